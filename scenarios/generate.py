@@ -68,7 +68,10 @@ def synthetic_bank(
     share = 0.4 * outlets / outlets.sum() + 0.6 * client_managers / client_managers.sum()
     years_done = plan_year - start_year
     schedule = cycle_target * share * years_done / horizon_years
-    achieved = np.round(schedule * rng.uniform(0.6, 1.4, n_branches)).astype(int)
+    achieved = np.round(schedule * rng.uniform(0.6, 1.4, n_branches))
+    # nobody so far behind that the rest of the cycle at 95 % capacity cannot catch up
+    reachable = np.minimum(cycle_target * share, horizon_years * capacity) - 0.95 * capacity * (horizon_years - years_done)
+    achieved = np.maximum(achieved, np.ceil(reachable)).astype(int)
     last_target = np.round(cycle_target * share / horizon_years)
     last_actual = np.round(last_target * rng.uniform(0.6, 1.4, n_branches)) if years_done else last_target
     size_min = np.round(rng.uniform(15, 30, n_branches), 1)

@@ -1,0 +1,214 @@
+"""The annual plan: scenario → floors, long-term targets, staged LP → a table a branch can read.
+
+`make_plan(scenario, policy)` is the one entry point the CLI and the API call. Values in a
+`Plan` are in the engine's units (万元, 户); `Plan.to_json()` converts money back to the
+scenario's own unit, as CONTRACT.md requires.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from optimize.diagnostics import Diagnostics, diagnose
+from optimize.inputs import PlanInputs, plan_inputs
+from optimize.model import build_model
+from optimize.regulation import CLIENT_RULES, LOAN_RULES
+from optimize.solve import SolveReport, solve
+from scenarios.schema import MONEY_FACTORS, PolicyName, Scenario
+
+#: Shortfalls below this (户 or 万元) are solver noise, not violations.
+SHORTFALL_TOL = 1e-3
+
+
+@dataclass
+class Plan:
+    """A solved annual plan with its floors, violations and diagnostics (engine units)."""
+
+    scenario: Scenario
+    inputs: PlanInputs
+    targets: pd.DataFrame  # one row per (branch, year): x clients, y loans
+    floor_values: pd.DataFrame  # one row per floor row: rule, tier, quantity, year, required, total
+    violations: list[dict]
+    diagnostics: Diagnostics
+    report: SolveReport
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        """`optimal` when every rule is met, `relaxed` when the plan had to give somewhere."""
+        return "relaxed" if self.violations else "optimal"
+
+    @property
+    def plan_year(self) -> int:
+        return self.scenario.plan_year
+
+    def branch_table(self) -> pd.DataFrame:
+        """The plan year per branch: long-term target, progress, pace, capacity, targets, caps."""
+        inp = self.inputs
+        year = self.targets[self.targets["year"] == self.plan_year].set_index("branch")
+        ids = list(inp.branch_ids)
+        x = year.loc[ids, "target_clients"].to_numpy()
+        names = [b.name for b in self.scenario.branches]
+        table = pd.DataFrame({
+            "id": ids,
+            "name": names,
+            "long_term_target": inp.long_term_target,
+            "achieved_clients": inp.achieved,
+            "pace": inp.pace,
+            "reference": inp.reference,
+            "capacity": inp.capacity,
+            "target_clients": x,
+            "extra_load": x - inp.reference,
+            "target_loan_increment": year.loc[ids, "target_loan_increment"].to_numpy(),
+            "at_capacity": x >= inp.capacity - 1e-6,
+            "risk_capped": inp.risk_capped,
+            "schedule": np.where(inp.pace > inp.long_term_target / self.scenario.cycle.horizon_years + 1e-9, "behind",
+                                 np.where(inp.pace < inp.long_term_target / self.scenario.cycle.horizon_years - 1e-9, "ahead", "on")),
+        })
+        return table
+
+    def totals(self) -> dict[str, float]:
+        """Bank totals of the plan year, engine units."""
+        year = self.targets[self.targets["year"] == self.plan_year]
+        return {"target_clients": float(year["target_clients"].sum()),
+                "target_loan_increment": float(year["target_loan_increment"].sum())}
+
+    def to_json(self) -> dict:
+        """The plan in CONTRACT.md's JSON shape, money in the scenario's unit."""
+        money = 1.0 / MONEY_FACTORS[self.scenario.units.money]
+        table = self.branch_table()
+        rolling = self.targets[self.targets["year"] > self.plan_year]
+        by_branch = {bid: group for bid, group in rolling.groupby("branch", sort=False)}
+        branches = []
+        for row in table.itertuples(index=False):
+            later = by_branch.get(row.id)
+            branches.append({
+                "id": row.id,
+                "name": row.name,
+                "long_term_target": _round(row.long_term_target),
+                "achieved_clients": int(row.achieved_clients),
+                "pace": _round(row.pace),
+                "capacity": _round(row.capacity),
+                "target_clients": _round(row.target_clients),
+                "target_loan_increment": _round(row.target_loan_increment * money),
+                "extra_load": _round(row.extra_load),
+                "at_capacity": bool(row.at_capacity),
+                "risk_capped": bool(row.risk_capped),
+                "schedule": row.schedule,
+                "rolling": [] if later is None else [
+                    {"year": int(r.year), "target_clients": _round(r.target_clients),
+                     "target_loan_increment": _round(r.target_loan_increment * money)}
+                    for r in later.itertuples(index=False)
+                ],
+            })
+        totals = self.totals()
+        return {
+            "scenario": self.scenario.name,
+            "plan_year": self.plan_year,
+            "policy": self.inputs.policy,
+            "status": self.status,
+            "money_unit": self.scenario.units.money,
+            "floors": self.floors_json(money),
+            "totals": {"target_clients": _round(totals["target_clients"]),
+                       "target_loan_increment": _round(totals["target_loan_increment"] * money)},
+            "branches": branches,
+            "violations": [
+                {**v, "shortfall": _round(v["shortfall"] * (money if v["quantity"] == "loans" else 1.0))}
+                for v in self.violations
+            ],
+            "diagnostics": self.diagnostics.to_json(),
+        }
+
+    def floors_json(self, money: float) -> dict:
+        """Plan-year floors per quantity: the value, the rule that sets it, every rule's value."""
+        plan_rows = self.floor_values[(self.floor_values["year"] == self.plan_year)]
+        result = {}
+        for key, quantity, rules, scale in (
+            ("micro_loan_increment", "loans", LOAN_RULES, money),
+            ("micro_client_increment", "clients", CLIENT_RULES, 1.0),
+        ):
+            rows = plan_rows[(plan_rows["quantity"] == quantity) & (plan_rows["tier"] == "regulatory")]
+            values = {r.rule: _round(r.required * scale) for r in rows.itertuples(index=False) if r.rule in rules}
+            binding = max(values, key=values.get) if values else None
+            department = plan_rows[(plan_rows["quantity"] == quantity) & (plan_rows["tier"] == "department")]
+            result[key] = {
+                "value": values[binding] if binding else 0.0,
+                "binding_rule": binding,
+                "rules": values,
+                "department_target": _round(department["required"].max() * scale) if len(department) else None,
+                "binds": bool(((rows["total"] - rows["required"]).abs() <= SHORTFALL_TOL * max(1.0, scale)).any()) if len(rows) else False,
+            }
+        floors = self.inputs.floors
+        result["approval_rate"] = {"value": floors.approval_rate_floor, "allocated": False} if floors.approval_rate_floor else None
+        result["micro_threshold"] = _round(floors.micro_threshold * money)
+        result["npl_tolerance"] = floors.npl_tolerance
+        return result
+
+
+def _round(value: float, digits: int = 2) -> float:
+    return float(round(float(value), digits))
+
+
+def make_plan(scenario: Scenario, policy: PolicyName | None = None) -> Plan:
+    """Build, solve and read the annual plan of `scenario` under `policy` (its own by default)."""
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    inputs = plan_inputs(scenario, policy)
+    model = build_model(inputs)
+    seconds["build"] = time.perf_counter() - started
+    report = solve(model)
+    seconds["solve"] = report.solve_seconds
+    seconds["highs"] = report.highs_seconds
+    targets = read_targets(model, inputs)
+    floor_values = evaluate_floors(inputs, targets)
+    violations = find_violations(inputs, targets, floor_values)
+    diagnostics = diagnose(inputs, targets, floor_values, violations, report, scenario.units.money)
+    seconds["total"] = time.perf_counter() - started
+    return Plan(scenario, inputs, targets, floor_values, violations, diagnostics, report, seconds)
+
+
+def read_targets(model: pyo.ConcreteModel, inputs: PlanInputs) -> pd.DataFrame:
+    """x and y per (branch, year) from the solved model, clipped of solver noise."""
+    rows = []
+    for b in model.BRANCHES:
+        for t in model.YEARS:
+            x = max(0.0, float(pyo.value(model.x[b, t])))
+            rows.append((inputs.branch_ids[b], t, x, float(pyo.value(model.y[b, t]))))
+    return pd.DataFrame(rows, columns=["branch", "year", "target_clients", "target_loan_increment"])
+
+
+def evaluate_floors(inputs: PlanInputs, targets: pd.DataFrame) -> pd.DataFrame:
+    """Each floor row's required value and the plan's total, recomputed from the targets."""
+    years = list(inputs.years)
+    totals = targets.groupby("year")[["target_clients", "target_loan_increment"]].sum().reindex(years)
+    series = {"clients": totals["target_clients"].tolist(), "loans": totals["target_loan_increment"].tolist()}
+    rows = []
+    for row in inputs.floors.rows:
+        total = series[row.quantity][row.year]
+        rows.append((row.rule, row.tier, row.quantity, years[row.year], row.required(series[row.quantity]), total))
+    return pd.DataFrame(rows, columns=["rule", "tier", "quantity", "year", "required", "total"])
+
+
+def find_violations(inputs: PlanInputs, targets: pd.DataFrame, floors: pd.DataFrame) -> list[dict]:
+    """Every floor or completion rule the plan misses, with the exact shortfall."""
+    violations = []
+    for r in floors.itertuples(index=False):
+        shortfall = r.required - r.total
+        if shortfall > SHORTFALL_TOL * max(1.0, abs(r.required)) * 1e-3 + SHORTFALL_TOL:
+            violations.append({"rule": r.rule, "tier": r.tier, "quantity": r.quantity, "year": int(r.year),
+                               "shortfall": float(shortfall)})
+    if inputs.completion_need is not None:
+        done = targets.groupby("branch", sort=False)["target_clients"].sum()
+        for b, bid in enumerate(inputs.branch_ids):
+            shortfall = inputs.completion_need[b] - done[bid]
+            if shortfall > SHORTFALL_TOL:
+                violations.append({"rule": "long_term_completion", "tier": "completion", "quantity": "clients",
+                                   "year": inputs.years[-1], "branch": bid, "shortfall": float(shortfall)})
+    return violations
+
+

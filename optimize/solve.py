@@ -1,0 +1,115 @@
+"""Lexicographic solve of the allocation LP with HiGHS, one persistent solver across the stages.
+
+After each stage its objective value is fixed (within a tolerance) by a new constraint
+`stage_bound_<name>` before the next objective is switched on — goal programming. Before the
+loan stages the clients are fixed and the loan keys computed from them.
+
+HiGHS options, chosen for this model: small and mid banks use HiGHS's default (dual simplex
+after presolve), which returns vertex solutions and exact duals; from `IPM_FROM_BRANCHES`
+branches on, interior point without crossover is used (the issue's prototype measured dual
+simplex far slower on this structure at thousands of branches; IPX without crossover ~6×
+faster than with it).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
+
+from optimize.model import STAGE_OBJECTIVES
+
+#: Relative and absolute slack kept when a stage's optimum is fixed for the later stages.
+STAGE_REL_TOL = 1e-7
+STAGE_ABS_TOL = 1e-6
+IPM_FROM_BRANCHES = 1000
+#: Stages whose floor duals are read for the diagnostics.
+DUAL_STAGES = ("client_load", "loan_load")
+
+
+class SolveError(RuntimeError):
+    """HiGHS did not finish a stage optimally; `stage` and `status` say where and why."""
+
+    def __init__(self, stage: str, status: str) -> None:
+        super().__init__(f"HiGHS stopped at stage {stage!r} with status {status}")
+        self.stage = stage
+        self.status = status
+
+
+@dataclass
+class SolveReport:
+    """What the staged solve did: objective values, floor duals, and where the time went."""
+
+    objectives: dict[str, float] = field(default_factory=dict)
+    floor_duals: dict[str, dict[int, float]] = field(default_factory=dict)  # stage → row → dual
+    highs_seconds: float = 0.0  # HiGHS's own run time over all stages
+    solve_seconds: float = 0.0  # wall time of the stage loop, translation and loading included
+
+
+def highs_options(n_branches: int) -> dict[str, object]:
+    """HiGHS options for a bank of `n_branches` (see the module docstring)."""
+    options: dict[str, object] = {"presolve": "on"}
+    if n_branches >= IPM_FROM_BRANCHES:
+        options.update(solver="ipm", run_crossover="off")
+    return options
+
+
+def solve(model: pyo.ConcreteModel) -> SolveReport:
+    """Run every stage on `model` in place; raise `SolveError` if a stage is not optimal."""
+    report = SolveReport()
+    solver = Highs()
+    options = highs_options(len(model.BRANCHES))
+    started = time.perf_counter()
+    for position, name in enumerate(STAGE_OBJECTIVES):
+        if name == "loan_load":
+            fix_clients(model)
+        for other in STAGE_OBJECTIVES:
+            getattr(model, other).deactivate()
+        objective = getattr(model, name)
+        objective.activate()
+        results = solver.solve(
+            model,
+            solver_options=options,
+            load_solutions=False,
+            raise_exception_on_nonoptimal_result=False,
+        )
+        status = results.termination_condition
+        if status != TerminationCondition.convergenceCriteriaSatisfied:
+            raise SolveError(name, status.name)
+        results.solution_loader.load_vars()
+        report.highs_seconds += highs_run_time(solver)
+        value = float(results.incumbent_objective)
+        report.objectives[name] = value
+        if name in DUAL_STAGES and len(model.FLOOR_ROWS):
+            duals = results.solution_loader.get_duals([model.floors[r] for r in model.FLOOR_ROWS])
+            report.floor_duals[name] = {r: float(duals[model.floors[r]]) for r in model.FLOOR_ROWS}
+        if position < len(STAGE_OBJECTIVES) - 1:
+            bound = value + abs(value) * STAGE_REL_TOL + STAGE_ABS_TOL
+            model.add_component(f"stage_bound_{name}", pyo.Constraint(expr=objective.expr <= bound))
+    report.solve_seconds = time.perf_counter() - started
+    return report
+
+
+def fix_clients(model: pyo.ConcreteModel) -> None:
+    """Fix x at its values, set the loan keys from them and switch the loan load limits on."""
+    inputs = model.inputs
+    spare_size = inputs.size_max - inputs.size_mid
+    spare_book = inputs.book_max - inputs.book_mid
+    for b in model.BRANCHES:
+        for t in model.YEARS:
+            value = max(0.0, pyo.value(model.x[b, t]))
+            model.x[b, t].fix(value)
+            model.loan_key[b, t] = float(spare_size[b] * value + spare_book[b])
+    model.loan_extra_load_limits.activate()
+
+
+def highs_run_time(solver: Highs) -> float:
+    """HiGHS's own run time of the last solve, seconds (0 when the interface hides it)."""
+    highs = getattr(solver, "_solver_model", None)
+    try:
+        return float(highs.getRunTime())
+    except (AttributeError, TypeError):
+        return 0.0
