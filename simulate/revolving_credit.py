@@ -1,0 +1,511 @@
+"""Revolving credit on the businessman card (生意人卡循环贷): a card portfolio in SimPy.
+
+Actors (generator functions named for who acts):
+
+- `borrowers_cash_needs` — the portfolio's cash needs, a Poisson process of rate
+  `accounts × draws_per_month × 12 / 365 × season[month]`; each need falls on an account picked
+  at random (superposition of the accounts' own Poisson processes) and is drawn online at once
+  or at the counter after queueing;
+- `counter_visit` — a counter-channel client queueing for a teller (a SimPy `Resource` per outlet);
+- `borrower_defaults` — defaults by thinning: candidate times at the largest possible portfolio
+  hazard, each accepted with probability `hazard(utilisation) / hazard(1)` of a random account;
+- `interest_settlement` — the bank settles accrued interest on the 20th (monthly or quarterly);
+- `credit_review` — the yearly limit review on each account's anniversary;
+- `end_of_day_books` — the day's closing portfolio balance and limit, for the metrics.
+
+Repayments are booked in the `CreditBook`'s own calendar (see `simulate.credit_book`) and posted
+by every actor before it acts. Interest accrues lazily (积数 method) — nothing ticks per account.
+
+Default hazard per day of an account with utilisation `u` (drawn ÷ limit):
+`h(u) = h0 · exp(β · (u − u_ref))`, `h0 = −ln(1 − annual_pd) / 365`, `β` the utilisation
+sensitivity and `u_ref` the reference utilisation (by default the portfolio's expected
+utilisation, Little's law). Usage therefore climbs before default, as Jiménez, Lopez & Saurina
+(RFS 2009) and Norden & Weber (RFS 2010) observe in credit-line data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from statistics import NormalDist
+from typing import Literal
+
+import numpy as np
+import simpy
+
+from scenarios.simulation import SimulationSettings
+from simulate.credit_book import CreditBook
+from simulate.dates import SimulationCalendar
+from simulate.records import ReplicationOutput
+
+# -- constants of the model ---------------------------------------------------------------------
+
+#: Calendar year of the measured period when neither the settings nor the scenario give one.
+DEFAULT_START_YEAR = 2014
+#: Calendar days per year, for converting annual draw rates and default probabilities.
+DAYS_PER_YEAR = 365
+#: Random numbers are drawn in blocks of this size (numpy is fast per block, slow per scalar).
+RANDOM_BLOCK = 16_384
+#: Reviews are skipped for accounts reviewed (or opened) fewer days ago than this.
+MIN_REVIEW_INTERVAL_DAYS = 180
+#: Points of the limit distribution used to compute the expected utilisation.
+UTILISATION_QUADRATURE_POINTS = 2_000
+
+#: Metric name → (unit, description). Money is in 万元 inside the engine.
+METRICS: dict[str, tuple[str, str]] = {
+    "mean_outstanding": ("money", "time-average of the end-of-day portfolio balance over the measured days"),
+    "peak_outstanding": ("money", "largest end-of-day portfolio balance"),
+    "mean_utilisation": ("ratio", "time-average of portfolio balance ÷ portfolio limit"),
+    "interest_income": ("money", "interest accrued over the measured days (积数 method), settled or not"),
+    "funding_cost": ("money", "funding cost of the end-of-day balances at the funding rate"),
+    "net_interest_income": ("money", "interest income − funding cost − loss"),
+    "defaults": ("count", "accounts defaulting in the measured days"),
+    "ead": ("money", "exposure at default: balances of the defaulting accounts"),
+    "loss": ("money", "realised loss: EAD × LGD"),
+    "ccf": ("ratio", "credit conversion factor: Σ(EAD − drawn) ÷ Σ(limit − drawn), drawn and limit at the start of measurement"),
+    "declined_draw_amount": ("money", "cash needs the available limit did not cover"),
+    "counter_visits": ("count", "drawdowns made at a branch counter"),
+    "counter_wait_minutes": ("minutes", "mean wait for a teller per counter drawdown (online: 0)"),
+}
+
+
+# -- parameters ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class RevolvingCreditParams:
+    """Everything one replication needs; money in 万元, time in days unless said otherwise."""
+
+    accounts: int                        # 户, card accounts at the start
+    limit_median: float                  # 万元, median credit limit (lognormal)
+    limit_sigma: float                   # log-sd of the limit
+    limit_max: float                     # 万元, cap on one limit
+    annual_rate: float                   # per year, loan rate
+    day_count_basis: int                 # days per year in the daily rate (360: PBoC)
+    settlement: Literal["monthly", "quarterly"]  # interest settled on the 20th
+    draws_per_month: float               # cash needs per account per month, before seasonality
+    draw_mean: float                     # 万元, mean cash need (lognormal)
+    draw_sigma: float                    # log-sd of a cash need
+    holding_days_mean: float             # days, mean time until a drawn part is repaid (exponential)
+    repayment_instalments: int           # parts a drawdown is repaid in
+    seasonality: tuple[float, ...]       # 12 monthly multipliers of the draw rate, January first
+    online_share: float                  # share of accounts drawing online
+    outlets: int                         # outlets with a counter
+    tellers_per_outlet: int              # tellers per counter
+    service_minutes_mean: float          # minutes per counter drawdown (exponential)
+    opening_hours: float                 # hours a counter is open per day
+    annual_pd: float                     # annual default probability at the reference utilisation
+    utilisation_sensitivity: float       # β, log-hazard per unit of utilisation
+    reference_utilisation: float | None  # u_ref; None → expected utilisation (Little's law)
+    lgd: float                           # share of EAD lost
+    funding_rate: float                  # per year, on the same day-count basis
+    review_enabled: bool                 # yearly limit review on/off
+    review_raise_above: float            # yearly average utilisation above which the limit rises
+    review_raise_by: float               # relative rise, capped at limit_max
+    review_cut_below: float              # yearly average utilisation below which the limit is cut
+    review_cut_by: float                 # relative cut, never below the balance
+    warmup_days: int                     # days simulated before measurement
+    days: int                            # measured days
+    start_year: int                      # the measured period starts on 1 January of this year
+
+    @classmethod
+    def from_settings(cls, settings: SimulationSettings, start_year: int | None = None) -> "RevolvingCreditParams":
+        """Parameters from the scenario's `simulation` section (money already in 万元)."""
+        rc = settings.revolving_credit
+        return cls(
+            accounts=rc.accounts,
+            limit_median=rc.limit.median, limit_sigma=rc.limit.sigma, limit_max=rc.limit.max,
+            annual_rate=rc.annual_rate, day_count_basis=rc.day_count_basis, settlement=rc.settlement,
+            draws_per_month=rc.draws_per_month, draw_mean=rc.draw_amount.mean, draw_sigma=rc.draw_amount.sigma,
+            holding_days_mean=rc.holding_days_mean, repayment_instalments=rc.repayment_instalments,
+            seasonality=tuple(rc.seasonality), online_share=rc.online_share,
+            outlets=rc.counter.outlets, tellers_per_outlet=rc.counter.tellers_per_outlet,
+            service_minutes_mean=rc.counter.service_minutes_mean, opening_hours=rc.counter.opening_hours,
+            annual_pd=rc.default.annual_pd, utilisation_sensitivity=rc.default.utilisation_sensitivity,
+            reference_utilisation=rc.default.reference_utilisation, lgd=rc.default.lgd,
+            funding_rate=rc.funding_rate,
+            review_enabled=rc.limit_review.enabled,
+            review_raise_above=rc.limit_review.raise_above, review_raise_by=rc.limit_review.raise_by,
+            review_cut_below=rc.limit_review.cut_below, review_cut_by=rc.limit_review.cut_by,
+            warmup_days=settings.warmup_days, days=settings.days,
+            start_year=settings.start_year or start_year or DEFAULT_START_YEAR,
+        )
+
+    @property
+    def calendar(self) -> SimulationCalendar:
+        return SimulationCalendar(self.start_year, self.warmup_days, self.days)
+
+    @property
+    def daily_rate(self) -> float:
+        """Interest per 万元 of end-of-day balance per day."""
+        return self.annual_rate / self.day_count_basis
+
+    @property
+    def draws_per_day(self) -> float:
+        """Cash needs per account per day at a season multiplier of 1."""
+        return self.draws_per_month * 12 / DAYS_PER_YEAR
+
+    def expected_balance(self) -> float:
+        """万元 per account by Little's law, limits ignored: draw rate × mean need × mean holding time."""
+        season = sum(self.seasonality) / len(self.seasonality)
+        return self.draws_per_day * season * self.draw_mean * self.holding_days_mean
+
+    def expected_utilisation(self) -> float:
+        """Mean over accounts of min(1, expected balance ÷ limit), by quadrature over the limit law."""
+        normal = NormalDist()
+        points = UTILISATION_QUADRATURE_POINTS
+        balance = self.expected_balance()
+        total = 0.0
+        for k in range(points):
+            z = normal.inv_cdf((k + 0.5) / points)
+            limit = min(self.limit_max, self.limit_median * math.exp(self.limit_sigma * z))
+            total += min(1.0, balance / limit)
+        return total / points
+
+    def hazard_at_reference(self) -> float:
+        """h0: default hazard per day at the reference utilisation."""
+        pd = min(self.annual_pd, 1.0 - 1e-12)
+        return -math.log1p(-pd) / DAYS_PER_YEAR
+
+
+# -- records ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class DefaultRecord:
+    """One default, as booked on its day."""
+
+    day: int                     # simulation day
+    account: int
+    ead: float                   # 万元, balance at default
+    limit: float                 # 万元, limit at default
+    utilisation: float           # ead ÷ limit
+    utilisation_before: float    # average utilisation from the start of measurement to the default day
+    reference_balance: float     # 万元, balance at the start of measurement (CCF reference)
+    reference_limit: float       # 万元, limit at the start of measurement
+
+
+@dataclass(slots=True)
+class Tally:
+    """What the actors count during the measured days (everything before is warm-up)."""
+
+    measuring: bool = False
+    requested: float = 0.0           # 万元 cash needs arriving
+    declined: float = 0.0            # 万元 not covered by the available limit
+    counter_visits: int = 0
+    wait_minutes: float = 0.0        # Σ minutes waited for a teller
+    defaults: list[DefaultRecord] = field(default_factory=list)
+    eod_outstanding: list[float] = field(default_factory=list)  # 万元, per measured day
+    eod_limit: list[float] = field(default_factory=list)        # 万元, open limits per measured day
+    interest_at_start: float = 0.0   # 万元 interest accrued before measurement
+    balance_days_at_start: list[float] = field(default_factory=list)
+    balance_at_start: list[float] = field(default_factory=list)
+    limit_at_start: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Portfolio:
+    """A card portfolio at the start of a replication: the book and each account's fixed traits."""
+
+    book: CreditBook
+    online: list[bool]           # draws online (else at the counter)
+    outlet: list[int]            # the counter it queues at
+    review_day: list[int]        # day of the year (0–364) of its limit review
+
+
+def open_portfolio(params: RevolvingCreditParams, rng: np.random.Generator) -> Portfolio:
+    """Limits (lognormal, capped), channels, outlets and review days of `params.accounts` accounts."""
+    n = params.accounts
+    limits = np.minimum(params.limit_max, params.limit_median * np.exp(params.limit_sigma * rng.standard_normal(n)))
+    online = (rng.random(n) < params.online_share).tolist()
+    review_day = rng.integers(0, DAYS_PER_YEAR, n).tolist()
+    outlet = [i % params.outlets for i in range(n)]
+    book = CreditBook(limits.tolist(), [params.daily_rate] * n)
+    return Portfolio(book, online, outlet, review_day)
+
+
+# -- random streams -----------------------------------------------------------------------------
+
+def _floats(draw: Callable[[int], np.ndarray]) -> Iterator:
+    """An endless stream of Python numbers drawn from `draw(size)` in blocks."""
+    while True:
+        yield from draw(RANDOM_BLOCK).tolist()
+
+
+@dataclass(frozen=True, slots=True)
+class Streams:
+    """Independent random streams of one replication, one per purpose (common random numbers)."""
+
+    need_gaps: Iterator[float]       # unit exponentials: gaps between cash needs × rate
+    need_accounts: Iterator[int]     # account of each cash need
+    need_amounts: Iterator[float]    # 万元, size of each cash need
+    holding_days: Iterator[float]    # days each drawn part is held
+    service_minutes: Iterator[float]  # teller minutes per counter drawdown
+    default_gaps: Iterator[float]    # unit exponentials between default candidates
+    default_accounts: Iterator[int]  # account of each default candidate
+    default_draws: Iterator[float]   # uniforms for accepting a candidate
+
+    @classmethod
+    def spawn(cls, params: RevolvingCreditParams, seed: np.random.SeedSequence) -> "Streams":
+        g = [np.random.default_rng(s) for s in seed.spawn(8)]
+        n = params.accounts
+        mu = math.log(params.draw_mean) - params.draw_sigma ** 2 / 2  # lognormal with mean draw_mean
+        return cls(
+            need_gaps=_floats(g[0].standard_exponential),
+            need_accounts=_floats(lambda size: g[1].integers(0, n, size)),
+            need_amounts=_floats(lambda size: g[2].lognormal(mu, params.draw_sigma, size)),
+            holding_days=_floats(lambda size: g[3].exponential(params.holding_days_mean, size)),
+            service_minutes=_floats(lambda size: g[4].exponential(params.service_minutes_mean, size)),
+            default_gaps=_floats(g[5].standard_exponential),
+            default_accounts=_floats(lambda size: g[6].integers(0, n, size)),
+            default_draws=_floats(g[7].random),
+        )
+
+
+# -- actors -------------------------------------------------------------------------------------
+
+def draw_down(now: float, portfolio: Portfolio, account: int, amount: float,
+              params: RevolvingCreditParams, streams: Streams, tally: Tally) -> float:
+    """A borrower draws what the limit allows and books the repayment of each part; returns the grant."""
+    book = portfolio.book
+    granted = book.draw(account, amount, int(now))
+    if tally.measuring:
+        tally.requested += amount
+        tally.declined += amount - granted
+    if granted > 0.0:
+        parts = params.repayment_instalments
+        part = granted / parts
+        holding = streams.holding_days
+        for _ in range(parts):
+            book.schedule_repayment(now + next(holding), account, part)
+    return granted
+
+
+def borrowers_cash_needs(env: simpy.Environment, portfolio: Portfolio, tellers: list[simpy.Resource],
+                         params: RevolvingCreditParams, streams: Streams, tally: Tally):
+    """Cash needs of all accounts: a Poisson process, piecewise constant by calendar month."""
+    calendar = params.calendar
+    month_of_day = calendar.month_of_each_day()
+    book = portfolio.book
+    online, is_open = portfolio.online, book.is_open
+    gaps, accounts, amounts = streams.need_gaps, streams.need_accounts, streams.need_amounts
+    per_day = params.accounts * params.draws_per_day
+    month_start = 0
+    for month_end in calendar.month_starts():
+        rate = per_day * params.seasonality[month_of_day[month_start] - 1]
+        while rate > 0.0:
+            gap = next(gaps) / rate
+            if env.now + gap >= month_end:
+                break  # memoryless: the next month starts afresh at its own rate
+            yield env.timeout(gap)
+            account = next(accounts)
+            amount = next(amounts)
+            if not is_open[account]:
+                continue  # a closed line has no cash needs the bank sees
+            now = env.now
+            book.post_repayments(now)
+            if online[account]:
+                draw_down(now, portfolio, account, amount, params, streams, tally)
+            else:
+                env.process(counter_visit(env, portfolio, tellers[portfolio.outlet[account]],
+                                          account, amount, params, streams, tally))
+        if month_end > env.now:
+            yield env.timeout(month_end - env.now)
+        month_start = month_end
+
+
+def counter_visit(env: simpy.Environment, portfolio: Portfolio, teller: simpy.Resource, account: int,
+                  amount: float, params: RevolvingCreditParams, streams: Streams, tally: Tally):
+    """A counter-channel client queues for a teller, is served, and draws at the end of service."""
+    arrived = env.now
+    minutes_per_day = params.opening_hours * 60
+    with teller.request() as turn:
+        yield turn
+        if tally.measuring:
+            tally.counter_visits += 1
+            tally.wait_minutes += (env.now - arrived) * minutes_per_day
+        yield env.timeout(next(streams.service_minutes) / minutes_per_day)
+    if portfolio.book.is_open[account]:
+        portfolio.book.post_repayments(env.now)
+        draw_down(env.now, portfolio, account, amount, params, streams, tally)
+
+
+def borrower_defaults(env: simpy.Environment, portfolio: Portfolio, params: RevolvingCreditParams,
+                      streams: Streams, tally: Tally, reference_utilisation: float):
+    """Defaults with hazard h0·exp(β(u − u_ref)), by thinning at the bound h0·exp(β(1 − u_ref))."""
+    beta = params.utilisation_sensitivity
+    bound = params.hazard_at_reference() * math.exp(beta * (1.0 - reference_utilisation))
+    rate = params.accounts * bound
+    if rate <= 0.0:
+        return
+    book = portfolio.book
+    while True:
+        yield env.timeout(next(streams.default_gaps) / rate)
+        account = next(streams.default_accounts)
+        accept = next(streams.default_draws)
+        if not book.is_open[account]:
+            continue
+        now = env.now
+        book.post_repayments(now)
+        utilisation = book.balance[account] / book.limit[account]
+        if accept >= math.exp(beta * (utilisation - 1.0)):
+            continue
+        day = int(now)
+        limit = book.limit[account]
+        ead = book.write_off(account, day)
+        if tally.measuring:
+            start = params.warmup_days
+            before = (
+                (book.balance_days[account] - tally.balance_days_at_start[account]) / (day - start) / limit
+                if day > start else math.nan
+            )
+            tally.defaults.append(DefaultRecord(
+                day=day, account=account, ead=ead, limit=limit, utilisation=utilisation,
+                utilisation_before=before, reference_balance=tally.balance_at_start[account],
+                reference_limit=tally.limit_at_start[account],
+            ))
+
+
+def interest_settlement(env: simpy.Environment, book: CreditBook, params: RevolvingCreditParams):
+    """The bank settles the interest of the days up to and including each 20th, at the start of the 21st."""
+    for settlement_day in params.calendar.settlement_days(params.settlement):
+        yield env.timeout(settlement_day + 1 - env.now)
+        book.post_repayments(env.now)
+        book.settle_interest(settlement_day + 1)
+
+
+def credit_review(env: simpy.Environment, portfolio: Portfolio, params: RevolvingCreditParams):
+    """Each account's limit reviewed yearly on its anniversary by its average utilisation since the last review."""
+    book = portfolio.book
+    by_day: list[list[int]] = [[] for _ in range(DAYS_PER_YEAR)]
+    for account, review_day in enumerate(portfolio.review_day):
+        by_day[review_day].append(account)
+    last_review = [0] * len(book)
+    balance_days_at_review = [0.0] * len(book)
+    for day in range(1, params.calendar.horizon):
+        yield env.timeout(day - env.now)
+        book.post_repayments(env.now)
+        for account in by_day[day % DAYS_PER_YEAR]:
+            if not book.is_open[account] or day - last_review[account] < MIN_REVIEW_INTERVAL_DAYS:
+                continue
+            book.accrue(account, day)
+            limit = book.limit[account]
+            usage = (book.balance_days[account] - balance_days_at_review[account]) / (day - last_review[account]) / limit
+            if usage > params.review_raise_above:
+                book.set_limit(account, max(limit, min(params.limit_max, limit * (1 + params.review_raise_by))))
+            elif usage < params.review_cut_below:
+                book.set_limit(account, max(book.balance[account], limit * (1 - params.review_cut_by)))
+            last_review[account] = day
+            balance_days_at_review[account] = book.balance_days[account]
+
+
+def start_measuring(book: CreditBook, tally: Tally, day: int) -> None:
+    """Snapshot the book at the start of the measured period and switch the tally on."""
+    book.post_repayments(day)
+    book.accrue_all(day)
+    tally.interest_at_start = book.interest_accrued()
+    tally.balance_days_at_start = list(book.balance_days)
+    tally.balance_at_start = list(book.balance)
+    tally.limit_at_start = list(book.limit)
+    tally.measuring = True
+
+
+def end_of_day_books(env: simpy.Environment, book: CreditBook, params: RevolvingCreditParams, tally: Tally):
+    """Starts the measurement after the warm-up, then records each measured day's closing balance.
+
+    The closing balance of day `d` is read at time `d + 1`, after the repayments due before it.
+    The last day's closing balance is read by `close_books` after the run.
+    """
+    yield env.timeout(params.warmup_days)
+    start_measuring(book, tally, params.warmup_days)
+    for day in range(params.warmup_days, params.calendar.horizon - 1):
+        yield env.timeout(day + 1 - env.now)
+        book.post_repayments(env.now)
+        tally.eod_outstanding.append(book.outstanding)
+        tally.eod_limit.append(book.total_limit)
+
+
+def close_books(book: CreditBook, tally: Tally, horizon: int) -> None:
+    """After the run: post what is due, record the last closing balance, accrue to the horizon."""
+    book.post_repayments(horizon)
+    tally.eod_outstanding.append(book.outstanding)
+    tally.eod_limit.append(book.total_limit)
+    book.accrue_all(horizon)
+
+
+# -- one replication ----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class PortfolioRun:
+    """Everything a replication produced, for tests and analysis; `output` is what the runner keeps."""
+
+    params: RevolvingCreditParams
+    portfolio: Portfolio
+    tally: Tally
+    output: ReplicationOutput
+
+
+def simulate_portfolio(params: RevolvingCreditParams, seed: np.random.SeedSequence | int,
+                       index: int = 0) -> PortfolioRun:
+    """Run one replication on its own random streams; `seed` fixes them completely."""
+    if not isinstance(seed, np.random.SeedSequence):
+        seed = np.random.SeedSequence(seed)
+    setup_seed, streams_seed = seed.spawn(2)
+    portfolio = open_portfolio(params, np.random.default_rng(setup_seed))
+    streams = Streams.spawn(params, streams_seed)
+    book = portfolio.book
+    tally = Tally()
+    reference = params.reference_utilisation
+    if reference is None:
+        reference = params.expected_utilisation()
+
+    env = simpy.Environment()
+    tellers = [simpy.Resource(env, capacity=params.tellers_per_outlet) for _ in range(params.outlets)]
+    env.process(end_of_day_books(env, book, params, tally))
+    env.process(borrowers_cash_needs(env, portfolio, tellers, params, streams, tally))
+    env.process(interest_settlement(env, book, params))
+    if params.annual_pd > 0.0:
+        env.process(borrower_defaults(env, portfolio, params, streams, tally, reference))
+    if params.review_enabled:
+        env.process(credit_review(env, portfolio, params))
+    horizon = params.calendar.horizon
+    env.run(until=horizon)
+    close_books(book, tally, horizon)
+
+    output = ReplicationOutput(index, replication_metrics(params, book, tally),
+                               np.asarray(tally.eod_outstanding, dtype=float))
+    return PortfolioRun(params, portfolio, tally, output)
+
+
+def run_replication(params: RevolvingCreditParams, seed: np.random.SeedSequence, index: int) -> ReplicationOutput:
+    """The runner's entry point: one replication's metrics and series."""
+    return simulate_portfolio(params, seed, index).output
+
+
+def replication_metrics(params: RevolvingCreditParams, book: CreditBook, tally: Tally) -> dict[str, float]:
+    """The metrics of METRICS from a finished replication's book and tally."""
+    eod = np.asarray(tally.eod_outstanding, dtype=float)
+    limits = np.asarray(tally.eod_limit, dtype=float)
+    interest = book.interest_accrued() - tally.interest_at_start
+    funding = float(eod.sum()) * params.funding_rate / params.day_count_basis
+    defaults = tally.defaults
+    ead = sum(d.ead for d in defaults)
+    loss = ead * params.lgd
+    undrawn = sum(d.reference_limit - d.reference_balance for d in defaults)
+    ccf = sum(d.ead - d.reference_balance for d in defaults) / undrawn if undrawn > 0 else math.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        utilisation = np.where(limits > 0, eod / limits, 0.0)
+    return {
+        "mean_outstanding": float(eod.mean()),
+        "peak_outstanding": float(eod.max()),
+        "mean_utilisation": float(utilisation.mean()),
+        "interest_income": interest,
+        "funding_cost": funding,
+        "net_interest_income": interest - funding - loss,
+        "defaults": float(len(defaults)),
+        "ead": ead,
+        "loss": loss,
+        "ccf": ccf,
+        "declined_draw_amount": tally.declined,
+        "counter_visits": float(tally.counter_visits),
+        "counter_wait_minutes": tally.wait_minutes / tally.counter_visits if tally.counter_visits else math.nan,
+    }
