@@ -25,6 +25,7 @@ RULE_LABELS = {
 }
 BINDING_TOL = 1e-3
 DUAL_TOL = 1e-9
+AT_CAPACITY_TOL = 1e-4  # 户: a target this close to capacity is at capacity
 KEY_WORDS = {"spare_capacity": "spare capacity", "outlets": "outlet", "client_managers": "client manager"}
 
 
@@ -57,7 +58,7 @@ def diagnose(inputs: PlanInputs, targets: pd.DataFrame, floors: pd.DataFrame, vi
     plan_year = inputs.years[0]
     unit = 1.0 / MONEY_FACTORS[money_unit]
     year = targets[targets["year"] == plan_year].set_index("branch")
-    d.at_capacity = [bid for b, bid in enumerate(inputs.branch_ids) if year.at[bid, "target_clients"] >= inputs.capacity[b] - 1e-6]
+    d.at_capacity = [bid for b, bid in enumerate(inputs.branch_ids) if year.at[bid, "target_clients"] >= inputs.capacity[b] - AT_CAPACITY_TOL]
     d.risk_capped = [bid for b, bid in enumerate(inputs.branch_ids) if inputs.risk_capped[b]]
     for r in floors[floors["year"] == plan_year].itertuples(index=False):
         if abs(r.total - r.required) <= BINDING_TOL * max(1.0, abs(r.required)) * 1e-2 + BINDING_TOL:

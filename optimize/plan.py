@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from optimize.diagnostics import Diagnostics, diagnose
+from optimize.diagnostics import AT_CAPACITY_TOL, Diagnostics, diagnose
 from optimize.inputs import PlanInputs, plan_inputs
 from optimize.model import build_model
 from optimize.regulation import CLIENT_RULES, LOAN_RULES
@@ -65,7 +65,7 @@ class Plan:
             "target_clients": x,
             "extra_load": x - inp.reference,
             "target_loan_increment": year.loc[ids, "target_loan_increment"].to_numpy(),
-            "at_capacity": x >= inp.capacity - 1e-6,
+            "at_capacity": x >= inp.capacity - AT_CAPACITY_TOL,
             "risk_capped": inp.risk_capped,
             "schedule": np.where(inp.pace > inp.long_term_target / self.scenario.cycle.horizon_years + 1e-9, "behind",
                                  np.where(inp.pace < inp.long_term_target / self.scenario.cycle.horizon_years - 1e-9, "ahead", "on")),

@@ -23,8 +23,8 @@ from pyomo.contrib.solver.solvers.highs import Highs
 from optimize.model import STAGE_OBJECTIVES
 
 #: Relative and absolute slack kept when a stage's optimum is fixed for the later stages.
-STAGE_REL_TOL = 1e-7
-STAGE_ABS_TOL = 1e-6
+STAGE_REL_TOL = 1e-9
+STAGE_ABS_TOL = 1e-7
 IPM_FROM_BRANCHES = 1000
 #: Stages whose floor duals are read for the diagnostics.
 DUAL_STAGES = ("client_load", "loan_load")
