@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import TerminationCondition
+from pyomo.core.expr.numvalue import is_constant
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from optimize.model import STAGE_OBJECTIVES
@@ -25,7 +26,11 @@ from optimize.model import STAGE_OBJECTIVES
 #: Relative and absolute slack kept when a stage's optimum is fixed for the later stages.
 STAGE_REL_TOL = 1e-9
 STAGE_ABS_TOL = 1e-7
+#: Looser slack used once when HiGHS reports numerical trouble against a stage bound.
+RETRY_REL_TOL = 1e-6
+RETRY_ABS_TOL = 1e-5
 IPM_FROM_BRANCHES = 1000
+MIN_LOAN_KEY = 1e-6
 #: Stages whose floor duals are read for the diagnostics.
 DUAL_STAGES = ("client_load", "loan_load")
 
@@ -69,16 +74,21 @@ def solve(model: pyo.ConcreteModel) -> SolveReport:
         for other in STAGE_OBJECTIVES:
             getattr(model, other).deactivate()
         objective = getattr(model, name)
+        if is_constant(objective.expr):  # e.g. no floor and no completion rule: nothing to minimise
+            report.objectives[name] = float(pyo.value(objective.expr))
+            continue
         objective.activate()
-        results = solver.solve(
-            model,
-            solver_options=options,
-            load_solutions=False,
-            raise_exception_on_nonoptimal_result=False,
-        )
-        status = results.termination_condition
-        if status != TerminationCondition.convergenceCriteriaSatisfied:
-            raise SolveError(name, status.name)
+        results = solve_stage(solver, model, options)
+        if not optimal(results) and position > 0:
+            # numerical trouble against the previous stage's bound: loosen it once and retry
+            previous = STAGE_OBJECTIVES[position - 1]
+            bound = model.component(f"stage_bound_{previous}")
+            if bound is not None:
+                value = report.objectives[previous]
+                bound.set_value(getattr(model, previous).expr <= value + abs(value) * RETRY_REL_TOL + RETRY_ABS_TOL)
+                results = solve_stage(solver, model, options)
+        if not optimal(results):
+            raise SolveError(name, results.termination_condition.name)
         results.solution_loader.load_vars()
         report.highs_seconds += highs_run_time(solver)
         value = float(results.incumbent_objective)
@@ -93,6 +103,16 @@ def solve(model: pyo.ConcreteModel) -> SolveReport:
     return report
 
 
+def solve_stage(solver: Highs, model: pyo.ConcreteModel, options: dict[str, object]):
+    """One HiGHS run on the active objective; solutions are loaded only when optimal."""
+    return solver.solve(model, solver_options=options, load_solutions=False, raise_exception_on_nonoptimal_result=False)
+
+
+def optimal(results: object) -> bool:
+    """Whether HiGHS finished with a proven optimum."""
+    return results.termination_condition == TerminationCondition.convergenceCriteriaSatisfied
+
+
 def fix_clients(model: pyo.ConcreteModel) -> None:
     """Fix x at its values, set the loan keys from them and switch the loan load limits on."""
     inputs = model.inputs
@@ -102,7 +122,8 @@ def fix_clients(model: pyo.ConcreteModel) -> None:
         for t in model.YEARS:
             value = max(0.0, pyo.value(model.x[b, t]))
             model.x[b, t].fix(value)
-            model.loan_key[b, t] = float(spare_size[b] * value + spare_book[b])
+            # a zero coefficient makes HiGHS warn; 1e-6 万元 (0.01 元) of room is nothing
+            model.loan_key[b, t] = max(MIN_LOAN_KEY, float(spare_size[b] * value + spare_book[b]))
     model.loan_extra_load_limits.activate()
 
 

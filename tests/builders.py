@@ -67,7 +67,7 @@ def branch_rows(draw: st.DrawFn, n_min: int = 2, n_max: int = 6) -> list[dict[st
             f"B{i}", micro_client_managers=managers, client_managers=managers + draw(st.integers(0, 10)),
             outlets=draw(st.integers(1, 20)), long_term_target=target,
             achieved_clients=draw(st.integers(0, target)) if target else 0,
-            micro_clients=draw(st.integers(0, 2000)), micro_loans=draw(st.floats(0, 200_000, allow_nan=False)),
+            micro_clients=draw(st.integers(0, 2000)), micro_loans=round(draw(st.floats(0, 200_000)), 2),
             loan_size_min=round(size_min, 2), loan_size_max=round(size_min + draw(st.floats(0, 60, allow_nan=False)), 2),
             last_year_actual=float(draw(st.integers(0, cap))),
         ))
@@ -80,7 +80,7 @@ def scenarios_raw(draw: st.DrawFn, preset: str | None = None) -> dict[str, Any]:
     rows = draw(branch_rows())
     raw = raw_scenario(rows, preset=preset or draw(st.sampled_from(["two_not_lower", "three_not_lower", "custom"])))
     raw["plan_year"] = 2014 + draw(st.integers(0, 2))
-    raw["bank"]["micro_loan_increment_prev"] = draw(st.floats(0, 60_000, allow_nan=False))
-    raw["bank"]["all_loan_increment_plan"] = draw(st.floats(0, 200_000, allow_nan=False))
-    raw["bank"]["micro_client_attrition"] = draw(st.floats(0, 0.5, allow_nan=False))
+    raw["bank"]["micro_loan_increment_prev"] = round(draw(st.floats(0, 60_000)), 2)
+    raw["bank"]["all_loan_increment_plan"] = round(draw(st.floats(0, 200_000)), 2)
+    raw["bank"]["micro_client_attrition"] = round(draw(st.floats(0, 0.5)), 4)
     return raw

@@ -34,3 +34,9 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+from hypothesis import Phase, settings  # noqa: E402
+
+# `--hypothesis-profile=noshrink` reports the first failing example at once (for debugging).
+settings.register_profile("noshrink", phases=[Phase.explicit, Phase.reuse, Phase.generate])

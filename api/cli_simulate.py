@@ -1,0 +1,147 @@
+"""`microplan simulate`: Monte Carlo simulation of a scenario (CONTRACT.md).
+
+Registered by `api.cli` as `app.command("simulate")(simulate_command)`. Bad input exits 2 with one
+line per problem on stderr; the progress bar goes to stderr, the result to stdout or `--out`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from functools import partial
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from api.cli_common import fail, load_or_exit, write_output
+from simulate.service import MODELS, SimulationResult, run_simulation
+
+
+class SimulateFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+#: How the table names each metric for a department head (Chinese, then English).
+METRIC_LABELS: dict[str, str] = {
+    "mean_outstanding": "日均贷款余额 mean outstanding",
+    "peak_outstanding": "最高贷款余额 peak outstanding",
+    "mean_utilisation": "额度使用率 mean utilisation",
+    "interest_income": "利息收入 interest income",
+    "funding_cost": "资金成本 funding cost",
+    "net_interest_income": "净收益 interest − funding − loss",
+    "defaults": "违约户数 defaults",
+    "ead": "违约风险暴露 EAD",
+    "loss": "损失 loss (EAD × LGD)",
+    "ccf": "信用转换系数 CCF",
+    "declined_draw_amount": "额度不足未提款 declined draws",
+    "counter_visits": "柜面提款笔数 counter drawdowns",
+    "counter_wait_minutes": "柜面平均等候 counter wait",
+}
+
+#: Table width when the output is not a terminal (files, pipes).
+TABLE_WIDTH = 110
+
+
+def simulate_command(
+    source: Annotated[str, typer.Argument(help="scenario file (YAML/JSON) or bundled scenario name")],
+    model: Annotated[str, typer.Option("--model", help=f"model to run: {', '.join(MODELS)}")] = "revolving_credit",
+    replications: Annotated[Optional[int], typer.Option("--replications", help="Monte Carlo replications (default: the scenario's simulation.replications)")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="root random seed (default: the scenario's simulation.seed)")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="local worker processes (default: all cores; 1: in this process)")] = None,
+    dask: Annotated[Optional[str], typer.Option("--dask", help="run on a Dask cluster: the scheduler's address, e.g. tcp://host:8786")] = None,
+    format: Annotated[SimulateFormat, typer.Option("--format", help="table, json or csv")] = SimulateFormat.table,
+    out: Annotated[Optional[Path], typer.Option("--out", help="write the output to this file instead of stdout")] = None,
+) -> None:
+    """Monte Carlo simulation: outstanding balance, interest, funding, losses and counters, with 95 % CIs."""
+    problems = _option_problems(source, model, replications, seed, workers, dask)
+    if problems:
+        fail(problems)
+    scenario = load_or_exit(source)
+    try:
+        result = _run_with_progress(scenario, model, replications, seed, workers, dask)
+    except (OSError, TimeoutError) as exc:
+        fail([f"{source}: --dask: cannot reach a Dask scheduler at {dask} (got {type(exc).__name__}: {exc})"])
+    result = result.in_money_unit(scenario.units.money)
+    if format is SimulateFormat.json:
+        text = json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n"
+    elif format is SimulateFormat.csv:
+        text = result.metrics_frame().to_csv()
+    else:
+        text = render_table(result, title=f"{scenario.name} — {model}")
+    write_output(text, out)
+
+
+def _option_problems(source: str, model: str, replications: int | None, seed: int | None,
+                     workers: int | None, dask: str | None) -> list[str]:
+    """One line per bad option, `SOURCE: --option: what is wrong (got VALUE)`."""
+    problems = []
+    if model not in MODELS:
+        problems.append(f"{source}: --model: unknown model; allowed: {', '.join(MODELS)} (got {model})")
+    if replications is not None and replications < 1:
+        problems.append(f"{source}: --replications: must be ≥ 1 (got {replications})")
+    if seed is not None and seed < 0:
+        problems.append(f"{source}: --seed: must be ≥ 0 (got {seed})")
+    if workers is not None and workers < 1:
+        problems.append(f"{source}: --workers: must be ≥ 1 (got {workers})")
+    if dask is not None and "://" not in dask:
+        problems.append(f"{source}: --dask: a scheduler address like tcp://host:8786 (got {dask})")
+    return problems
+
+
+def _run_with_progress(scenario, model: str, replications: int | None, seed: int | None,
+                       workers: int | None, dask: str | None) -> SimulationResult:
+    """Run the simulation with a progress bar on stderr (shown only on a terminal)."""
+    console = Console(stderr=True)
+    total = replications or scenario.simulation.replications
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=not console.is_terminal, transient=True) as bar:
+        task = bar.add_task(f"{model}: {total} replications", total=1.0)
+        return run_simulation(
+            scenario.simulation, model, replications=replications, seed=seed, workers=workers,
+            dask_address=dask, progress=lambda done: bar.update(task, completed=done),
+            start_year=scenario.plan_year,
+        )
+
+
+def render_table(result: SimulationResult, title: str) -> str:
+    """The metrics table a department head reads: metric, unit, mean, 95 % CI, P5, P95."""
+    table = Table(title=title, caption=_caption(result), title_justify="left", caption_justify="left")
+    table.add_column("指标 metric")
+    table.add_column("单位 unit")
+    for heading in ("均值 mean", "95% 置信区间 CI", "P5", "P95"):
+        table.add_column(heading, justify="right")
+    for name, s in result.metrics.items():
+        unit = result.unit_label(name)
+        kind = result.metric_units[name]
+        show = partial(_format, kind=kind, money_unit=result.money_unit)
+        ci = "—" if math.isnan(s.ci95[0]) else f"{show(s.ci95[0])} – {show(s.ci95[1])}"
+        table.add_row(METRIC_LABELS.get(name, name), "%" if kind == "ratio" else unit,
+                      show(s.mean), ci, show(s.p5), show(s.p95))
+    buffer = io.StringIO()
+    Console(file=buffer, width=TABLE_WIDTH, force_terminal=False, color_system=None).print(table)
+    return buffer.getvalue()
+
+
+def _caption(result: SimulationResult) -> str:
+    warmup = f", after {result.warmup_days} warm-up days" if result.warmup_days else ""
+    return (f"{result.replications} replications, seed {result.seed}; {result.days} days from "
+            f"{result.start_year}-01-01{warmup}. Undefined values (e.g. CCF without defaults) show as —.")
+
+
+def _format(value: float, kind: str, money_unit: str) -> str:
+    if value is None or math.isnan(value):
+        return "—"
+    if kind == "ratio":
+        return f"{value * 100:.1f}"
+    if kind == "money":
+        return f"{value:,.0f}" if money_unit == "元" else f"{value:,.2f}" if money_unit == "亿元" else f"{value:,.1f}"
+    return f"{value:,.1f}"
