@@ -47,7 +47,7 @@ class CreditBook:
     __slots__ = (
         "balance", "limit", "daily_rate", "last_day", "balance_days", "settled_balance_days",
         "is_open", "outstanding", "total_limit", "drawn", "repaid", "written_off",
-        "interest_settled", "interest_written_off", "_due",
+        "interest_settled", "interest_written_off", "repayments_booked", "_due",
     )
 
     def __init__(self, limits: Sequence[float], daily_rates: Sequence[float]) -> None:
@@ -68,6 +68,7 @@ class CreditBook:
         self.written_off = 0.0                      # Σ principal written off at default
         self.interest_settled = 0.0                 # Σ interest settled on settlement days
         self.interest_written_off = 0.0             # Σ unsettled interest lost at default
+        self.repayments_booked = 0                  # repayments ever booked (events of the book's calendar)
         self._due: list[tuple[float, int, float]] = []  # (time, account, amount) repayments
 
     def __len__(self) -> int:
@@ -142,6 +143,7 @@ class CreditBook:
     def schedule_repayment(self, time: float, account: int, amount: float) -> None:
         """Book a repayment of `amount` at simulation time `time`."""
         heapq.heappush(self._due, (time, account, amount))
+        self.repayments_booked += 1
 
     def post_repayments(self, until: float) -> None:
         """Apply, in time order, every booked repayment due strictly before `until`."""

@@ -466,6 +466,7 @@ class PortfolioRun:
     portfolio: Portfolio
     tally: Tally
     output: ReplicationOutput
+    simpy_events: int            # events scheduled on the SimPy calendar (for the benchmark)
 
 
 def simulate_portfolio(params: RevolvingCreditParams, seed: np.random.SeedSequence | int,
@@ -497,7 +498,8 @@ def simulate_portfolio(params: RevolvingCreditParams, seed: np.random.SeedSequen
 
     output = ReplicationOutput(index, replication_metrics(params, book, tally),
                                np.asarray(tally.eod_outstanding, dtype=float))
-    return PortfolioRun(params, portfolio, tally, output)
+    simpy_events = next(env._eid)  # SimPy numbers every scheduled event from this counter
+    return PortfolioRun(params, portfolio, tally, output, simpy_events)
 
 
 def run_replication(params: RevolvingCreditParams, seed: np.random.SeedSequence, index: int) -> ReplicationOutput:
