@@ -157,8 +157,8 @@ def print_plan_table(result: "object", lang: str) -> None:
     loan_floor = data["floors"]["micro_loan_increment"]
     client_floor = data["floors"]["micro_client_increment"]
     console.print(f"[bold]{data['scenario']}[/bold] — plan year {data['plan_year']}, policy {data['policy']}, status [bold]{data['status']}[/bold]")
-    console.print(f"floor micro-loan increment: {loan_floor['value']:,.2f} {unit} (rule: {loan_floor['binding_rule']}; rules {loan_floor['rules']})")
-    console.print(f"floor micro-client increment: {client_floor['value']:,.0f} 户 (rule: {client_floor['binding_rule']}; rules {client_floor['rules']})")
+    console.print(f"floor micro-loan increment: {loan_floor['value']:,.2f} {unit} (rule: {loan_floor['binding_rule'] or '—'}; rules {loan_floor['rules'] or '—'})")
+    console.print(f"floor micro-client increment: {client_floor['value']:,.0f} 户 (rule: {client_floor['binding_rule'] or '—'}; rules {client_floor['rules'] or '—'})")
     console.print(f"plan totals: {data['totals']['target_clients']:,.0f} new clients, {data['totals']['target_loan_increment']:,.2f} {unit} loan increment")
     frame = branch_frame(result, lang)
     table = Table(show_lines=False, header_style="bold")
@@ -170,7 +170,11 @@ def print_plan_table(result: "object", lang: str) -> None:
     for message in data["diagnostics"]["messages"]:
         console.print(f"• {message}")
     for v in data["violations"][:20]:
-        console.print(f"[red]violation[/red] {v}")
+        unit_word = unit if v["quantity"] == "loans" else "户"
+        where = f" {v['branch']}" if "branch" in v else ""
+        console.print(f"[red]short[/red] {v['rule']}{where} {v['year']}: {v['shortfall']:,.2f} {unit_word}")
+    if len(data["violations"]) > 20:
+        console.print(f"… {len(data['violations']) - 20} more (see --format json)")
 
 
 def register_optional_commands() -> None:
