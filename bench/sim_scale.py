@@ -207,12 +207,24 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--worker-accounts", type=int, default=10_000)
     parser.add_argument("--worker-replications", type=int, default=4)
+    parser.add_argument("--parts", default="rate,workers,design", help="comma-separated: rate, workers, design")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, SimPy {simpy.__version__}, load average {os.getloadavg()[0]:.2f}")
     print(f"medians of {args.runs} runs\n")
 
+    if "rate" in parts:
+        report_rates(args)
+    if "workers" in parts:
+        report_workers(args)
+    if "design" in parts:
+        report_design(args)
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+
+
+def report_rates(args: argparse.Namespace) -> None:
     bare = median_of(args.runs, bare_simpy_rate, args.accounts)
     seconds, rate = median_of(args.runs, model_run, args.accounts, args.days)
     print(f"bare SimPy, {args.accounts:,} live processes : {bare:12,.0f} events/s")
@@ -221,6 +233,8 @@ def main() -> None:
     print(f"  ratio model / bare                   : {rate / bare:12.0%}   goal ≥ 60 %")
     print(f"seconds per replication, {args.accounts:,} × {args.days} days : {seconds:6.1f} s   goal ≤ 30 s\n")
 
+
+def report_workers(args: argparse.Namespace) -> None:
     one = median_of(args.runs, worker_throughput, 1, args.worker_accounts, args.worker_replications)
     two = median_of(args.runs, worker_throughput, 2, args.worker_accounts, args.worker_replications)
     print(f"{args.worker_replications} replications of {args.worker_accounts:,} accounts × 365 days:")
@@ -228,14 +242,15 @@ def main() -> None:
     print(f"  2 workers : {two:8.3f} replications/s")
     print(f"  ratio 2 / 1                          : {two / one:12.2f}×   goal ≥ 1.8×\n")
 
+
+def report_design(args: argparse.Namespace) -> None:
     print("design choices (µs per operation, median):")
     print(f"  counter visit as a process           : {median_of(args.runs, counter_visit_cost, True):8.1f}")
     print(f"  counter visit as Resource callbacks  : {median_of(args.runs, counter_visit_cost, False):8.1f}")
     print(f"  repayment as a SimPy event           : {median_of(args.runs, repayment_cost, False):8.1f}")
     print(f"  repayment booked in the book's heap  : {median_of(args.runs, repayment_cost, True):8.1f}")
     print(f"  draw+repay on a SimPy Container      : {median_of(args.runs, credit_line_cost, True):8.1f}")
-    print(f"  draw+repay on a list entry           : {median_of(args.runs, credit_line_cost, False):8.1f}")
-    print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
+    print(f"  draw+repay on a list entry           : {median_of(args.runs, credit_line_cost, False):8.1f}\n")
 
 
 if __name__ == "__main__":

@@ -16,17 +16,17 @@ interest is paid by the client from the settlement account; it is not added to t
 
 Why not a SimPy `Container` per credit line: a drawdown here takes *what the available limit
 allows* and records the rest as declined, while `Container.get` waits until the full amount is
-there; and every `get` / `put` is a scheduled SimPy event, which at 100,000 accounts roughly
-doubles the events per drawdown-and-repayment (bench/README.md). A `Container` would add cost
-without adding behaviour, so the lines live in plain Python lists (faster than numpy for the
-one-account-at-a-time access of an event-driven model) and full-book sweeps are list
-comprehensions.
+there; and every `get` / `put` is a scheduled SimPy event. Measured (bench/sim_scale.py, 100,000
+lines): 12.5 µs per draw-and-repay on a `Container` against 2.6 µs on a list entry. A `Container`
+would add cost without adding behaviour, so the lines live in plain Python lists (faster than
+numpy for the one-account-at-a-time access of an event-driven model) and full-book sweeps are
+list comprehensions.
 
 Repayments are *booked* events: `schedule_repayment` puts them in the book's own time-ordered
 calendar (a heap) instead of the SimPy calendar, and every actor calls `post_repayments(now)`
 before it reads or changes a balance, so they are applied in time order, each on its own day.
-A repayment needs no decision by anyone, so it needs no SimPy process or event; this halves the
-SimPy events of a replication (bench/README.md).
+A repayment needs no decision by anyone, so it needs no SimPy process or event: booked, it cost
+5.9 µs against 10.3 µs as a SimPy event (bench/README.md), and a replication has one per drawdown.
 """
 
 from __future__ import annotations

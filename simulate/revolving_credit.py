@@ -318,10 +318,10 @@ def borrowers_cash_needs(env: simpy.Environment, portfolio: Portfolio, tellers: 
 class CounterVisit:
     """A counter-channel client: queues for a teller (SimPy `Resource`), is served, then draws.
 
-    Written as three event callbacks (turn granted → service over → drawdown) rather than as a
-    generator process: a process per visit costs two more SimPy events and a generator, and
-    measured 26 µs against 15 µs per visit (bench/README.md) — a third of a 100,000-account
-    replication. The queue discipline is the `Resource`'s own (first come, first served).
+    Written as event callbacks (turn granted → service over → drawdown) rather than as a
+    generator process: a process per visit costs two more SimPy events and a generator —
+    measured 24 µs against 15.5 µs per visit (bench/README.md), with 700,000 counter visits in a
+    100,000-account year. The queue discipline is the `Resource`'s own (first come, first served).
     """
 
     __slots__ = ("env", "teller", "book", "tally", "streams", "params", "account", "amount", "arrived", "turn")

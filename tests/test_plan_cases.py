@@ -149,3 +149,27 @@ def test_other_bundled_years_plan(cli, name: str) -> None:
     assert result.code in (0, 1)
     floors = json.loads(result.out)["floors"]
     assert floors["micro_client_increment"]["binding_rule"] == "borrower_count"
+
+
+def test_growth_rule_couples_the_years_through_the_growing_balance() -> None:
+    """g = 10 %, M0 = 20,000: floor 2,000 in 2014, then 10 % of (20,000 + the 2014 increment)."""
+    raw = raw_scenario([branch("B1"), branch("B2")], preset="custom", rules={"growth_rate": {}})
+    raw["bank"].update(all_loans_prev=1_000_000.0, all_loan_increment_plan=100_000.0)
+    plan = make_plan(build(raw))
+    floors = plan.floor_values.set_index("year")["required"]
+    totals = plan.targets.groupby("year")["target_loan_increment"].sum()
+    assert floors[2014] == pytest.approx(2_000.0)
+    assert floors[2015] == pytest.approx(0.1 * (20_000.0 + totals[2014]))
+    assert floors[2016] == pytest.approx(0.1 * (20_000.0 + totals[2014] + totals[2015]))
+    assert (totals >= floors - 1e-6).all()
+
+
+def test_department_buffer_sits_on_top_of_the_floor() -> None:
+    """A 10 % buffer on the increment floor of 3,000 asks for 3,300; the plan meets it."""
+    raw = raw_scenario([branch("B1"), branch("B2")], preset="two_not_lower", targets={"buffer": 0.1})
+    raw["bank"].update(micro_loan_increment_prev=3_000.0, all_loan_increment_plan=0.0)
+    plan = make_plan(build(raw))
+    body = plan.to_json()
+    assert body["floors"]["micro_loan_increment"]["value"] == pytest.approx(3_000.0)
+    assert body["floors"]["micro_loan_increment"]["department_target"] == pytest.approx(3_300.0)
+    assert body["totals"]["target_loan_increment"] >= 3_300.0 - 1e-3
