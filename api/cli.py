@@ -10,12 +10,15 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 import yaml
 
-from api.cli_common import EXIT_BAD_INPUT, EXIT_OK, EXIT_RELAXED, fail, load_or_exit, write_output
+from api.cli_common import EXIT_OK, EXIT_RELAXED, fail, load_or_exit, write_output
+
+if TYPE_CHECKING:
+    from optimize.plan import Plan
 
 app = typer.Typer(
     help="microplan — the small-enterprise finance department's micro-lending planning engine.",
@@ -144,7 +147,7 @@ def plan(
     raise typer.Exit(EXIT_RELAXED if result.status == "relaxed" else EXIT_OK)
 
 
-def print_plan_table(result: "object", lang: str) -> None:
+def print_plan_table(result: Plan, lang: str) -> None:
     """The plan as a terminal table: floors, branch targets, diagnostics."""
     from rich.console import Console
     from rich.table import Table

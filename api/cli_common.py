@@ -30,7 +30,7 @@ def write_output(text: str | bytes, out: Path | None) -> None:
     """Write to `out` (parents created) or, for text, to stdout."""
     if out is None:
         if isinstance(text, bytes):
-            fail([f"{'-'}: --out: binary output needs a file (got no --out)"])
+            fail(["--out: binary output needs a file to write (got no --out)"])
         sys.stdout.write(text)
         return
     try:

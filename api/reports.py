@@ -69,8 +69,6 @@ def floors_frame(plan: Plan, lang: str = "zh") -> pd.DataFrame:
 
 def plan_xlsx(plan: Plan, lang: str = "zh") -> bytes:
     """The workbook: branch targets, rolling plan, floors and rules, diagnostics."""
-    import xlsxwriter  # noqa: F401 — the engine pandas writes with
-
     sheets = ("分行目标", "滚动计划", "监管底线", "诊断") if lang == "zh" else ("Branch targets", "Rolling plan", "Floors", "Diagnostics")
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
