@@ -26,7 +26,8 @@ RULE_LABELS = {
 BINDING_TOL = 1e-3
 DUAL_TOL = 1e-9
 AT_CAPACITY_TOL = 1e-4  # 户: a target this close to capacity is at capacity
-KEY_WORDS = {"spare_capacity": "spare capacity", "outlets": "outlet", "client_managers": "client manager"}
+KEY_WORDS = {"spare_capacity": "spare capacity", "outlets": "outlet count", "client_managers": "client-manager count",
+             "reference": "reference target"}
 
 
 def rule_label(rule: str) -> str:
@@ -96,18 +97,20 @@ def marginal_costs(inputs: PlanInputs, report: SolveReport, money_unit: str) -> 
     """Plan-year floor duals from the load stages, in words."""
     costs = []
     per_loan = MONEY_FACTORS["亿元"]  # duals per 万元 → per 亿元
-    key_word = KEY_WORDS.get("spare_capacity" if inputs.policy == "catch_up" else "", "key")
+    key_word = KEY_WORDS.get(inputs.key_name, inputs.key_name)
+    # θ in the LP is measured in mean keys: divide by the scale for a share of the branch's own key
+    scale = {"clients": inputs.key_scale, "loans": report.loan_key_scale}
     for stage, quantity in (("client_load", "clients"), ("loan_load", "loans")):
         for r, dual in report.floor_duals.get(stage, {}).items():
             row = inputs.floors.rows[r]
             if row.year != 0 or row.quantity != quantity or abs(dual) <= DUAL_TOL:
                 continue
             if quantity == "clients":
-                step, rise = 100, abs(dual) * 100
+                step, rise = 100, abs(dual) / scale[quantity] * 100
                 text = (f"100 more clients on the {rule_label(row.rule)} floor raise every branch's extra load by "
                         f"{rise:.2%} of its {key_word}.")
             else:
-                step, rise = 1, abs(dual) * per_loan
+                step, rise = 1, abs(dual) / scale[quantity] * per_loan
                 text = (f"One more 亿元 on the {rule_label(row.rule)} floor raises every branch's extra loans by "
                         f"{rise:.2%} of its spare loan room (above mid loan size × clients).")
             costs.append({"rule": row.rule, "quantity": quantity, "per": step if quantity == "clients" else "1 亿元",

@@ -35,7 +35,9 @@ class PlanInputs:
     achieved: np.ndarray  # A_b
     pace: np.ndarray  # p_b, the catch-up pace (reported under every policy)
     reference: np.ndarray  # ref_b, what the policy pulls a target towards
-    key: np.ndarray  # key_b, the sharing key of extra load
+    key: np.ndarray  # key_b ÷ key_scale: the sharing key of extra load, mean 1 over keyed branches
+    key_name: str  # what the key is: spare_capacity | outlets | client_managers | reference
+    key_scale: float  # the mean raw key (户, outlets or client managers); θ in the LP is θ_raw × key_scale
     completion_need: np.ndarray | None  # L_b − A_b for the completion rule; None: rule off
     size_min: np.ndarray  # 万元 of new loans per new client
     size_max: np.ndarray
@@ -56,6 +58,33 @@ class PlanInputs:
     def book_mid(self) -> np.ndarray:
         """Mid change of the existing book, 万元."""
         return (self.book_min + self.book_max) / 2
+
+
+def normalised(values: np.ndarray) -> tuple[np.ndarray, float]:
+    """`values` ÷ their mean over positive entries, and that mean (1 when none is positive).
+
+    Keys enter the LP as coefficients of θ; scaled to mean 1 they keep θ's column near unit size,
+    so HiGHS's dual tolerance is met where the rolling years weigh little (measured: raw loan keys
+    of ~10⁴ 万元 let the rolling years' load stage stop at θ 0.90 where 0.41 was optimal).
+    """
+    positive = values[values > 0]
+    scale = float(positive.mean()) if positive.size else 1.0
+    return values / scale, scale
+
+
+def loan_keys(inputs: "PlanInputs", x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Spare loan room above mid size × clients, (n, T), normalised; and its scale in 万元.
+
+    `loan_key[b,t] = (s_max − s_mid)[b]·x[b,t] + (e_max − e_mid)[b]`, at least `MIN_LOAN_KEY` of
+    the scale (a zero coefficient makes HiGHS warn).
+    """
+    room = (inputs.size_max - inputs.size_mid)[:, None] * x + (inputs.book_max - inputs.book_mid)[:, None]
+    keys, scale = normalised(np.maximum(room, 0.0))
+    return np.maximum(keys, MIN_LOAN_KEY), scale
+
+
+#: Smallest normalised loan key: a branch with no spare loan room takes no extra loans.
+MIN_LOAN_KEY = 1e-9
 
 
 def sharing_key(scenario: Scenario, name: str, capacity: np.ndarray, pace: np.ndarray) -> np.ndarray:
@@ -87,10 +116,12 @@ def plan_inputs(scenario: Scenario, policy: PolicyName | None = None) -> PlanInp
     completion: np.ndarray | None = None
     if policy == "catch_up":
         reference = pace
-        key = sharing_key(scenario, scenario.policy.sharing_key, capacity, pace)
+        key_name = scenario.policy.sharing_key
+        key = sharing_key(scenario, key_name, capacity, pace)
         completion = np.maximum(target - achieved, 0.0)
     elif policy == "ratchet":
         reference = ratchet_reference(scenario, pace)
+        key_name = "reference"
         key = reference.copy()
     else:  # proportional: the schedule's bank total, shared by the key alone
         reference = np.zeros(len(branches))
@@ -99,6 +130,7 @@ def plan_inputs(scenario: Scenario, policy: PolicyName | None = None) -> PlanInp
         schedule = tuple(FloorRow("cycle_schedule", "department", "clients", t, float(pace.sum())) for t in range(years_left))
         floors = replace(floors, rows=floors.rows + schedule)
     micro_loans = np.array([b.micro_loans for b in branches], dtype=float)
+    key, key_scale = normalised(key)
     return PlanInputs(
         scenario_name=scenario.name,
         policy=policy,
@@ -110,6 +142,8 @@ def plan_inputs(scenario: Scenario, policy: PolicyName | None = None) -> PlanInp
         pace=pace,
         reference=reference,
         key=key,
+        key_name=key_name,
+        key_scale=key_scale,
         completion_need=completion,
         size_min=np.array([b.loan_size_min for b in branches], dtype=float),
         size_max=np.array([b.loan_size_max for b in branches], dtype=float),

@@ -18,13 +18,8 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimize.inputs import PlanInputs
-
-#: Stage-1 penalty per unit of shortfall by tier (client-equivalents; loans ÷ mid loan size).
-TIER_WEIGHTS = {"regulatory": 1000.0, "department": 10.0, "completion": 1.0}
-#: Weight of the rolling years relative to the plan year in the load stages.
-ROLLING_YEAR_WEIGHT = 1e-3
-#: Weight of year-to-year change relative to deviation from the reference.
-CHANGE_WEIGHT = 0.01
+# the weights and stage order are shared with the matrix path, defined once there (no Pyomo import)
+from optimize.matrix import CHANGE_WEIGHT, ROLLING_YEAR_WEIGHT, STAGE_OBJECTIVES, TIER_WEIGHTS  # noqa: F401
 
 
 def build_model(inputs: PlanInputs) -> pyo.ConcreteModel:
@@ -216,6 +211,3 @@ def add_objectives(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
     for name in STAGE_OBJECTIVES[1:]:
         getattr(m, name).deactivate()
 
-
-#: Stage objectives in solve order (see the module docstring).
-STAGE_OBJECTIVES = ("violation", "client_load", "client_deviation_cost", "loan_load", "loan_deviation_cost")

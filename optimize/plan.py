@@ -3,6 +3,13 @@
 `make_plan(scenario, policy)` is the one entry point the CLI and the API call. Values in a
 `Plan` are in the engine's units (万元, 户); `Plan.to_json()` converts money back to the
 scenario's own unit, as CONTRACT.md requires.
+
+Two engines build and solve the same LP (DESIGN.md §3): `pyomo`, the reference formulation
+(`optimize.model`), and `matrix`, the same rows written as numpy blocks straight into HiGHS
+(`optimize.matrix`). `auto`, the default, is the matrix engine at every size: it is tested equal to
+the reference (`tests/test_plan_matrix.py`), it spares the CLI Pyomo's import (~0.5 s) and its
+per-term build (~25× the matrix build at 300 branches), and it is the only one that reaches the
+issue-4 sizes (`bench/plan_scale.py`). Pyomo stays for reading, extending and checking the model.
 """
 
 from __future__ import annotations
@@ -10,16 +17,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 
 from optimize.diagnostics import AT_CAPACITY_TOL, Diagnostics, diagnose
 from optimize.inputs import PlanInputs, plan_inputs
-from optimize.model import build_model
 from optimize.regulation import CLIENT_RULES, LOAN_RULES
 from optimize.solve import SolveReport, solve
 from scenarios.schema import MONEY_FACTORS, PolicyName, Scenario
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
+
+Engine = Literal["auto", "pyomo", "matrix"]
 
 #: Shortfalls below this (户 or 万元) are solver noise, not violations.
 SHORTFALL_TOL = 1e-3
@@ -154,32 +166,58 @@ def _round(value: float, digits: int = 2) -> float:
     return float(round(float(value), digits))
 
 
-def make_plan(scenario: Scenario, policy: PolicyName | None = None) -> Plan:
-    """Build, solve and read the annual plan of `scenario` under `policy` (its own by default)."""
+def make_plan(scenario: Scenario, policy: PolicyName | None = None, engine: Engine = "auto") -> Plan:
+    """Build, solve and read the annual plan of `scenario` under `policy` (its own by default).
+
+    `engine`: `matrix` (what `auto` picks, see the module docstring) or `pyomo`, the reference.
+    `Plan.seconds` has `build` (inputs and model), `solve` (the staged runs), `highs` (HiGHS's
+    own time inside them), `read` (targets, floors, diagnostics) and `total`.
+    """
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     inputs = plan_inputs(scenario, policy)
-    model = build_model(inputs)
+    if engine == "pyomo":
+        from optimize.model import build_model
+
+        model = build_model(inputs)
+    elif engine in ("auto", "matrix"):
+        from optimize.matrix import build_matrix
+
+        model = build_matrix(inputs)
+    else:
+        raise ValueError(f"engine must be 'auto', 'pyomo' or 'matrix' (got {engine!r})")
     seconds["build"] = time.perf_counter() - started
     report = solve(model)
     seconds["solve"] = report.solve_seconds
     seconds["highs"] = report.highs_seconds
+    read_started = time.perf_counter()
     targets = read_targets(model, inputs)
     floor_values = evaluate_floors(inputs, targets)
     violations = find_violations(inputs, targets, floor_values)
     diagnostics = diagnose(inputs, targets, floor_values, violations, report, scenario.units.money)
+    seconds["read"] = time.perf_counter() - read_started
     seconds["total"] = time.perf_counter() - started
     return Plan(scenario, inputs, targets, floor_values, violations, diagnostics, report, seconds)
 
 
-def read_targets(model: pyo.ConcreteModel, inputs: PlanInputs) -> pd.DataFrame:
-    """x and y per (branch, year) from the solved model, clipped of solver noise."""
-    rows = []
-    for b in model.BRANCHES:
-        for t in model.YEARS:
-            x = max(0.0, float(pyo.value(model.x[b, t])))
-            rows.append((inputs.branch_ids[b], t, x, float(pyo.value(model.y[b, t]))))
-    return pd.DataFrame(rows, columns=["branch", "year", "target_clients", "target_loan_increment"])
+def read_targets(model: pyo.ConcreteModel | object, inputs: PlanInputs) -> pd.DataFrame:
+    """x and y per (branch, year) from the solved model (either engine), clipped of solver noise."""
+    from optimize.matrix import MatrixModel
+
+    if isinstance(model, MatrixModel):
+        x, y = model.x, model.y
+    else:
+        import pyomo.environ as pyo
+
+        x = np.array([[pyo.value(model.x[b, t]) for t in model.YEARS] for b in model.BRANCHES], dtype=float).reshape(-1, len(inputs.years))
+        y = np.array([[pyo.value(model.y[b, t]) for t in model.YEARS] for b in model.BRANCHES], dtype=float).reshape(-1, len(inputs.years))
+    n, T = x.shape
+    return pd.DataFrame({
+        "branch": np.repeat(np.array(inputs.branch_ids, dtype=object), T),
+        "year": np.tile(np.array(inputs.years), n),
+        "target_clients": np.maximum(x, 0.0).ravel(),
+        "target_loan_increment": y.ravel().astype(float),
+    })
 
 
 def evaluate_floors(inputs: PlanInputs, targets: pd.DataFrame) -> pd.DataFrame:

@@ -6,22 +6,22 @@ loan stages the clients are fixed and the loan keys computed from them.
 
 HiGHS options, chosen for this model: small and mid banks use HiGHS's default (dual simplex
 after presolve), which returns vertex solutions and exact duals; from `IPM_FROM_BRANCHES`
-branches on, interior point without crossover is used (the issue's prototype measured dual
-simplex far slower on this structure at thousands of branches; IPX without crossover ~6×
-faster than with it).
+branches on, interior point with crossover. The dual feasibility tolerance is 1e-9 (see
+`highs_options`). This is the Pyomo reference path; `optimize.matrix` runs the same stages on an
+equivalent smaller LP (with its own per-stage method choice) and `solve` dispatches to it.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pyomo.environ as pyo
-from pyomo.contrib.solver.common.results import TerminationCondition
-from pyomo.core.expr.numvalue import is_constant
-from pyomo.contrib.solver.solvers.highs import Highs
+if TYPE_CHECKING:  # Pyomo is imported only on the Pyomo path (it costs ~0.5 s to import)
+    import pyomo.environ as pyo
+    from pyomo.contrib.solver.solvers.highs import Highs
 
-from optimize.model import STAGE_OBJECTIVES
+    from optimize.matrix import MatrixModel
 
 #: Relative and absolute slack kept when a stage's optimum is fixed for the later stages.
 STAGE_REL_TOL = 1e-9
@@ -30,7 +30,6 @@ STAGE_ABS_TOL = 1e-7
 RETRY_REL_TOL = 1e-6
 RETRY_ABS_TOL = 1e-5
 IPM_FROM_BRANCHES = 1000
-MIN_LOAN_KEY = 1e-6
 #: Stages whose floor duals are read for the diagnostics.
 DUAL_STAGES = ("client_load", "loan_load")
 
@@ -52,25 +51,43 @@ class SolveReport:
     floor_duals: dict[str, dict[int, float]] = field(default_factory=dict)  # stage → row → dual
     highs_seconds: float = 0.0  # HiGHS's own run time over all stages
     solve_seconds: float = 0.0  # wall time of the stage loop, translation and loading included
+    loan_key_scale: float = 1.0  # 万元 per unit of normalised loan key (θy in the LP × this = θy in 万元 terms)
 
 
 def highs_options(n_branches: int) -> dict[str, object]:
     """HiGHS options for a bank of `n_branches` (see the module docstring)."""
-    options: dict[str, object] = {"presolve": "on"}
+    # The stage objectives weigh the rolling years 1e-3 and year-to-year change 0.01: HiGHS's
+    # default dual tolerance (1e-7) let a stage stop measurably short of its optimum (P3 found
+    # identical branches with different targets); 1e-9 closes it.
+    options: dict[str, object] = {"presolve": "on", "dual_feasibility_tolerance": 1e-9}
     if n_branches >= IPM_FROM_BRANCHES:
         options.update(solver="ipm", run_crossover="on")
     return options
 
 
-def solve(model: pyo.ConcreteModel) -> SolveReport:
-    """Run every stage on `model` in place; raise `SolveError` if a stage is not optimal."""
+def solve(model: pyo.ConcreteModel | MatrixModel) -> SolveReport:
+    """Run every stage on `model` in place; raise `SolveError` if a stage is not optimal.
+
+    `model` is the Pyomo reference model (`optimize.model.build_model`) or the matrix model
+    (`optimize.matrix.build_matrix`, solved by `optimize.matrix.solve_matrix`).
+    """
+    from optimize.matrix import MatrixModel, solve_matrix
+
+    if isinstance(model, MatrixModel):
+        return solve_matrix(model)
+    import pyomo.environ as pyo
+    from pyomo.contrib.solver.solvers.highs import Highs
+    from pyomo.core.expr.numvalue import is_constant
+
+    from optimize.model import STAGE_OBJECTIVES
+
     report = SolveReport()
     solver = Highs()
     options = highs_options(len(model.BRANCHES))
     started = time.perf_counter()
     for position, name in enumerate(STAGE_OBJECTIVES):
         if name == "loan_load":
-            fix_clients(model)
+            report.loan_key_scale = fix_clients(model)
         for other in STAGE_OBJECTIVES:
             getattr(model, other).deactivate()
         objective = getattr(model, name)
@@ -86,6 +103,7 @@ def solve(model: pyo.ConcreteModel) -> SolveReport:
             if bound is not None:
                 value = report.objectives[previous]
                 bound.set_value(getattr(model, previous).expr <= value + abs(value) * RETRY_REL_TOL + RETRY_ABS_TOL)
+                solver = Highs()  # and start afresh: the warm basis may be what got stuck
                 results = solve_stage(solver, model, options)
         if not optimal(results):
             raise SolveError(name, results.termination_condition.name)
@@ -111,21 +129,29 @@ def solve_stage(solver: Highs, model: pyo.ConcreteModel, options: dict[str, obje
 
 def optimal(results: object) -> bool:
     """Whether HiGHS finished with a proven optimum."""
+    from pyomo.contrib.solver.common.results import TerminationCondition
+
     return results.termination_condition == TerminationCondition.convergenceCriteriaSatisfied
 
 
-def fix_clients(model: pyo.ConcreteModel) -> None:
-    """Hold x at its values, set the loan keys from them and switch the loan load limits on."""
+def fix_clients(model: pyo.ConcreteModel) -> float:
+    """Hold x at its values, set the (normalised) loan keys from them, switch the loan load
+    limits on; return the loan keys' scale in 万元."""
+    import numpy as np
+    import pyomo.environ as pyo
+
+    from optimize.inputs import loan_keys
+
     inputs = model.inputs
-    spare_size = inputs.size_max - inputs.size_mid
-    spare_book = inputs.book_max - inputs.book_mid
+    years = list(model.YEARS)
+    x = np.array([[max(0.0, pyo.value(model.x[b, t])) for t in years] for b in model.BRANCHES])
+    keys, scale = loan_keys(inputs, x)
     for b in model.BRANCHES:
-        for t in model.YEARS:
-            value = max(0.0, pyo.value(model.x[b, t]))
+        for j, t in enumerate(years):
             # equal bounds, not .fix(): the persistent interface updates bounds in place but
             # rebuilds every constraint that holds a fixed variable (measured: 20× slower)
-            model.x[b, t].setlb(value)
-            model.x[b, t].setub(value)
-            # a zero coefficient makes HiGHS warn; 1e-6 万元 (0.01 元) of room is nothing
-            model.loan_key[b, t] = max(MIN_LOAN_KEY, float(spare_size[b] * value + spare_book[b]))
+            model.x[b, t].setlb(x[b, j])
+            model.x[b, t].setub(x[b, j])
+            model.loan_key[b, t] = float(keys[b, j])
     model.loan_extra_load_limits.activate()
+    return scale

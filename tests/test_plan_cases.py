@@ -173,3 +173,25 @@ def test_department_buffer_sits_on_top_of_the_floor() -> None:
     assert body["floors"]["micro_loan_increment"]["value"] == pytest.approx(3_000.0)
     assert body["floors"]["micro_loan_increment"]["department_target"] == pytest.approx(3_300.0)
     assert body["totals"]["target_loan_increment"] >= 3_300.0 - 1e-3
+
+
+@pytest.mark.parametrize("name", ["city-2014", "city-2019"])
+def test_rolling_years_share_extra_loans_by_the_same_rule(name: str) -> None:
+    """In every year where loans rise above mid size × clients, the extra is shared in proportion
+    to spare loan room among branches that are not risk-capped and not at the top of their band
+    (P7 for loans, rolling years included: a badly scaled stage once left some at 0 and some at 0.9)."""
+    from scenarios import load_scenario
+
+    plan = make_plan(load_scenario(name))
+    inp = plan.inputs
+    wide_x = plan.targets.pivot(index="branch", columns="year", values="target_clients").loc[list(inp.branch_ids)]
+    wide_y = plan.targets.pivot(index="branch", columns="year", values="target_loan_increment").loc[list(inp.branch_ids)]
+    free = ~inp.risk_capped
+    for year in inp.years:
+        x, y = wide_x[year].to_numpy(), wide_y[year].to_numpy()
+        reference = inp.size_mid * x + inp.book_mid
+        room = (inp.size_max - inp.size_mid) * x + (inp.book_max - inp.book_mid)
+        ratio = (y - reference)[free] / room[free]
+        below_top = ratio < 1 - 1e-6
+        if (ratio > 1e-6).any() and below_top.sum() >= 2:
+            assert ratio[below_top].max() - ratio[below_top].min() <= 1e-4, (year, sorted(ratio.round(3)))
