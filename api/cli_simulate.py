@@ -12,7 +12,7 @@ import math
 from functools import partial
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -20,7 +20,9 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from api.cli_common import fail, load_or_exit, write_output
-from simulate.service import MODELS, SimulationResult, run_simulation
+
+if TYPE_CHECKING:  # simulate.service (SimPy, the runner) is imported only when a simulation runs,
+    from simulate.service import SimulationResult  # so `microplan plan` starts faster
 
 
 class SimulateFormat(str, Enum):
@@ -52,7 +54,7 @@ TABLE_WIDTH = 110
 
 def simulate_command(
     source: Annotated[str, typer.Argument(help="scenario file (YAML/JSON) or bundled scenario name")],
-    model: Annotated[str, typer.Option("--model", help=f"model to run: {', '.join(MODELS)}")] = "revolving_credit",
+    model: Annotated[str, typer.Option("--model", help="model to run, e.g. revolving_credit")] = "revolving_credit",
     replications: Annotated[Optional[int], typer.Option("--replications", help="Monte Carlo replications (default: the scenario's simulation.replications)")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="root random seed (default: the scenario's simulation.seed)")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", help="local worker processes (default: all cores; 1: in this process)")] = None,
@@ -83,6 +85,8 @@ def _option_problems(source: str, model: str, replications: int | None, seed: in
                      workers: int | None, dask: str | None) -> list[str]:
     """One line per bad option, `SOURCE: --option: what is wrong (got VALUE)`."""
     problems = []
+    from simulate.service import MODELS
+
     if model not in MODELS:
         problems.append(f"{source}: --model: unknown model; allowed: {', '.join(MODELS)} (got {model})")
     if replications is not None and replications < 1:
@@ -105,6 +109,8 @@ def _run_with_progress(scenario, model: str, replications: int | None, seed: int
                TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=not console.is_terminal, transient=True) as bar:
         task = bar.add_task(f"{model}: {total} replications", total=1.0)
+        from simulate.service import run_simulation
+
         return run_simulation(
             scenario.simulation, model, replications=replications, seed=seed, workers=workers,
             dask_address=dask, progress=lambda done: bar.update(task, completed=done),

@@ -94,28 +94,29 @@ class Plan:
         """The plan in CONTRACT.md's JSON shape, money in the scenario's unit."""
         money = 1.0 / MONEY_FACTORS[self.scenario.units.money]
         table = self.branch_table()
-        rolling = self.targets[self.targets["year"] > self.plan_year]
-        by_branch = {bid: group for bid, group in rolling.groupby("branch", sort=False)}
+        years = list(self.inputs.years[1:])
+        wide = self.targets.pivot(index="branch", columns="year")  # one row per branch, all years
+        later_x = wide["target_clients"].reindex(index=table["id"], columns=years).to_numpy()
+        later_y = wide["target_loan_increment"].reindex(index=table["id"], columns=years).to_numpy() * money
+        columns = {name: table[name].tolist() for name in table.columns}
         branches = []
-        for row in table.itertuples(index=False):
-            later = by_branch.get(row.id)
+        for i, branch_id in enumerate(columns["id"]):
             branches.append({
-                "id": row.id,
-                "name": row.name,
-                "long_term_target": _round(row.long_term_target),
-                "achieved_clients": int(row.achieved_clients),
-                "pace": _round(row.pace),
-                "capacity": _round(row.capacity),
-                "target_clients": _round(row.target_clients),
-                "target_loan_increment": _round(row.target_loan_increment * money),
-                "extra_load": _round(row.extra_load),
-                "at_capacity": bool(row.at_capacity),
-                "risk_capped": bool(row.risk_capped),
-                "schedule": row.schedule,
-                "rolling": [] if later is None else [
-                    {"year": int(r.year), "target_clients": _round(r.target_clients),
-                     "target_loan_increment": _round(r.target_loan_increment * money)}
-                    for r in later.itertuples(index=False)
+                "id": branch_id,
+                "name": columns["name"][i],
+                "long_term_target": _round(columns["long_term_target"][i]),
+                "achieved_clients": int(columns["achieved_clients"][i]),
+                "pace": _round(columns["pace"][i]),
+                "capacity": _round(columns["capacity"][i]),
+                "target_clients": _round(columns["target_clients"][i]),
+                "target_loan_increment": _round(columns["target_loan_increment"][i] * money),
+                "extra_load": _round(columns["extra_load"][i]),
+                "at_capacity": bool(columns["at_capacity"][i]),
+                "risk_capped": bool(columns["risk_capped"][i]),
+                "schedule": columns["schedule"][i],
+                "rolling": [
+                    {"year": year, "target_clients": _round(later_x[i, j]), "target_loan_increment": _round(later_y[i, j])}
+                    for j, year in enumerate(years)
                 ],
             })
         totals = self.totals()
