@@ -33,7 +33,7 @@ Column blocks (index letters as in `optimize.model`; `(n, T)` blocks are branch-
 
 `build_matrix` is the recipe (it never solves); `solve_matrix` runs the five stages: costs change
 between stages (`changeColsCost`), each optimum becomes a row, and every stage starts afresh with
-presolve (measured faster than HiGHS's warm start on this LP, see `bench/README_PLAN.md`).
+presolve (measured faster than HiGHS's warm start on this LP, see `bench/README.md`).
 """
 
 from __future__ import annotations
@@ -454,7 +454,7 @@ def build_matrix(inputs: PlanInputs) -> MatrixModel:
 def stage_options(n_branches: int, stage: str, retry: bool = False) -> dict[str, object]:
     """HiGHS options of one stage of the matrix path.
 
-    Measured on synthetic banks (`bench/plan_scale.py`, `bench/README_PLAN.md`): the clients LP
+    Measured on synthetic banks (`bench/plan_scale.py`, `bench/README.md`): the clients LP
     solves fastest with dual simplex at every size (3,000 branches: < 1 s a stage; interior point
     with crossover 2–20 s). The loans LP (clients fixed) is the other way round from
     `IPM_FROM_BRANCHES` on: simplex took 12 s and 118 s at 3,000, interior point 1.5 s and 2 s.
