@@ -48,6 +48,12 @@ class Policy(str, Enum):
     proportional = "proportional"
 
 
+class Engine(str, Enum):
+    auto = "auto"
+    matrix = "matrix"
+    pyomo = "pyomo"
+
+
 class Lang(str, Enum):
     zh = "zh"
     en = "en"
@@ -121,13 +127,14 @@ def plan(
     format: Annotated[PlanFormat, typer.Option("--format", help="table | json | csv | xlsx")] = PlanFormat.table,
     out: Annotated[Optional[Path], typer.Option("--out", help="file to write; an .xlsx path also writes the workbook")] = None,
     lang: Annotated[Lang, typer.Option("--lang", help="headers of the table / XLSX: zh or en")] = Lang.zh,
+    engine: Annotated[Engine, typer.Option("--engine", help="LP engine: auto (= matrix) or pyomo, the reference model")] = Engine.auto,
 ) -> None:
     """The annual plan: bank floors, and each branch's targets for the plan year (and the rolling years)."""
     from api import reports
     from optimize.plan import make_plan
 
     scenario = load_or_exit(source)
-    result = make_plan(scenario, policy.value if policy else None)
+    result = make_plan(scenario, policy.value if policy else None, engine.value)
     fmt = format
     if out is not None and out.suffix.lower() == ".xlsx" and fmt == PlanFormat.table:
         print_plan_table(result, lang.value)

@@ -195,3 +195,12 @@ def test_rolling_years_share_extra_loans_by_the_same_rule(name: str) -> None:
         below_top = ratio < 1 - 1e-6
         if (ratio > 1e-6).any() and below_top.sum() >= 2:
             assert ratio[below_top].max() - ratio[below_top].min() <= 1e-4, (year, sorted(ratio.round(3)))
+
+
+def test_cli_engines_agree_on_the_bundled_bank(cli) -> None:
+    """`--engine pyomo` (the reference model) and the default matrix path give the same plan."""
+    fast = json.loads(cli("plan", "city-2014", "--format", "json").out)
+    reference = json.loads(cli("plan", "city-2014", "--format", "json", "--engine", "pyomo").out)
+    assert fast["totals"] == pytest.approx(reference["totals"], rel=1e-6)
+    for a, b in zip(fast["branches"], reference["branches"]):
+        assert a["target_clients"] == pytest.approx(b["target_clients"], abs=0.02)
