@@ -22,16 +22,32 @@ would add cost without adding behaviour, so the lines live in plain Python lists
 numpy for the one-account-at-a-time access of an event-driven model) and full-book sweeps are
 list comprehensions.
 
-Repayments are *booked* events: `schedule_repayment` puts them in the book's own time-ordered
-calendar (a heap) instead of the SimPy calendar, and every actor calls `post_repayments(now)`
-before it reads or changes a balance, so they are applied in time order, each on its own day.
-A repayment needs no decision by anyone, so it needs no SimPy process or event: booked, it cost
-5.9 µs against 10.3 µs as a SimPy event (bench/README.md), and a replication has one per drawdown.
+The book keeps its own time-ordered calendar of *booked* events — the events that need
+no decision by anyone and no queue, so they need no SimPy process or event:
+
+- a **repayment**, booked by the drawdown it repays (one per drawdown part);
+- an **online drawdown**: the client draws by themselves the moment the cash need arises, takes
+  what the available limit allows (checked when it is posted, on the balance and limit of that
+  moment) and books the repayment of each part after its own holding time.
+
+Repayments are booked in any order and wait in a heap; online drawdowns arrive in time order
+(the cash needs are generated so) and wait in a FIFO queue. Posting merges the two by time.
+
+Every actor calls `post_due(now)` before it reads or changes a balance, so booked events are
+applied in time order, each at its own time and on its own day, interleaved exactly with the
+SimPy events (counter drawdowns, defaults, reviews, settlements, the end of day): a booked event
+at time `t` is applied before any actor acting at a time after `t`. Ties (same time) are applied
+repayment first. A booked drawdown on a line closed by then is skipped (a closed line has no
+cash needs the bank sees). Measured (bench/README.md): a repayment booked costs 6.8 µs against
+8.9 µs as a SimPy event, and booking the online drawdowns — 70 % of the cash needs — took a
+replication of 100,000 accounts × 365 days from 78 s to 69 s (medians, same machine).
 """
 
 from __future__ import annotations
 
 import heapq
+import math
+from collections import deque
 from collections.abc import Sequence
 
 #: Balances below this after a repayment are treated as repaid in full (万元; 0.00001 元).
@@ -47,7 +63,8 @@ class CreditBook:
     __slots__ = (
         "balance", "limit", "daily_rate", "last_day", "balance_days", "settled_balance_days",
         "is_open", "outstanding", "total_limit", "drawn", "repaid", "written_off",
-        "interest_settled", "interest_written_off", "repayments_booked", "_due",
+        "declined", "interest_settled", "interest_written_off", "repayments_booked", "drawdowns_booked",
+        "_repayments", "_drawdowns",
     )
 
     def __init__(self, limits: Sequence[float], daily_rates: Sequence[float]) -> None:
@@ -66,10 +83,14 @@ class CreditBook:
         self.drawn = 0.0                            # Σ amounts granted
         self.repaid = 0.0                           # Σ amounts repaid
         self.written_off = 0.0                      # Σ principal written off at default
+        self.declined = 0.0                         # Σ parts of cash needs the available limit did not cover
         self.interest_settled = 0.0                 # Σ interest settled on settlement days
         self.interest_written_off = 0.0             # Σ unsettled interest lost at default
         self.repayments_booked = 0                  # repayments ever booked (events of the book's calendar)
-        self._due: list[tuple[float, int, float]] = []  # (time, account, amount) repayments
+        self.drawdowns_booked = 0                   # online drawdowns ever booked (events of the book's calendar)
+        self._repayments: list[tuple[float, int, float]] = []  # heap of (time, account, amount)
+        # (time, account, amount, holding days of each part) online drawdowns, in time order
+        self._drawdowns: deque[tuple[float, int, float, tuple[float, ...]]] = deque()
 
     def __len__(self) -> int:
         return len(self.balance)
@@ -138,25 +159,71 @@ class CreditBook:
         self.total_limit += limit - self.limit[account]
         self.limit[account] = limit
 
-    # -- the repayment calendar -------------------------------------------------------------
+    def draw_and_book_repayments(self, account: int, amount: float, time: float,
+                                 holding_days: Sequence[float]) -> float:
+        """A drawdown at `time`: draw what the limit allows, book its repayment in equal parts; returns the grant.
+
+        Part `k` of the grant is repaid at `time + holding_days[k]`; what the limit did not allow
+        is added to `declined`.
+        """
+        granted = self.draw(account, amount, int(time))
+        if granted < amount:
+            self.declined += amount - granted
+        if granted > 0.0:
+            part = granted / len(holding_days)
+            for holding in holding_days:
+                self.schedule_repayment(time + holding, account, part)
+        return granted
+
+    # -- the book's calendar ----------------------------------------------------------------
 
     def schedule_repayment(self, time: float, account: int, amount: float) -> None:
         """Book a repayment of `amount` at simulation time `time`."""
-        heapq.heappush(self._due, (time, account, amount))
+        heapq.heappush(self._repayments, (time, account, amount))
         self.repayments_booked += 1
 
-    def post_repayments(self, until: float) -> None:
-        """Apply, in time order, every booked repayment due strictly before `until`."""
-        due = self._due
-        repay = self.repay
-        while due and due[0][0] < until:
-            time, account, amount = heapq.heappop(due)
-            repay(account, amount, int(time))
+    def book_drawdown(self, time: float, account: int, amount: float, holding_days: tuple[float, ...]) -> None:
+        """Book an online drawdown of (up to) `amount` at `time`, repaid in parts after `holding_days`.
+
+        Drawdowns must be booked in time order (they queue first in, first out).
+        """
+        drawdowns = self._drawdowns
+        if drawdowns and time < drawdowns[-1][0]:
+            raise ValueError(f"online drawdowns must be booked in time order (got {time} after {drawdowns[-1][0]})")
+        drawdowns.append((time, account, amount, holding_days))
+        self.drawdowns_booked += 1
+
+    def post_due(self, until: float) -> None:
+        """Apply, in time order, every booked drawdown and repayment due strictly before `until`.
+
+        A drawdown posted here books repayments; those due before `until` are applied in the same
+        pass, in their turn.
+        """
+        repayments, drawdowns = self._repayments, self._drawdowns
+        pop, next_drawdown = heapq.heappop, drawdowns.popleft
+        repay, is_open = self.repay, self.is_open
+        while True:
+            repayment_time = repayments[0][0] if repayments else math.inf
+            drawdown_time = drawdowns[0][0] if drawdowns else math.inf
+            if drawdown_time < repayment_time:
+                if drawdown_time >= until:
+                    return
+                time, account, amount, holding_days = next_drawdown()
+                if is_open[account]:
+                    self.draw_and_book_repayments(account, amount, time, holding_days)
+            else:
+                if repayment_time >= until:
+                    return
+                time, account, amount = pop(repayments)
+                repay(account, amount, int(time))
+
+    #: The name callers that only book repayments know it by.
+    post_repayments = post_due
 
     @property
-    def repayments_pending(self) -> int:
-        """Booked repayments not yet applied."""
-        return len(self._due)
+    def bookings_pending(self) -> int:
+        """Booked drawdowns and repayments not yet applied."""
+        return len(self._repayments) + len(self._drawdowns)
 
     # -- the whole book ---------------------------------------------------------------------
 

@@ -109,6 +109,56 @@ def test_draw_takes_what_the_limit_allows():
     assert book.draw(0, 5.0, 2) == 0.0
 
 
+def test_booked_online_drawdown_comes_after_the_repayment_due_before_it():
+    book = CreditBook([150.0], [DAILY])
+    book.draw(0, 100.0, 1)
+    book.schedule_repayment(5.2, 0, 100.0)
+    book.book_drawdown(5.5, 0, 100.0, (30.0,))  # all 100 fit the limit of 150 only after the repayment
+    book.post_due(5.5)                          # strictly before 5.5: the repayment, not the drawdown
+    assert book.balance[0] == 0.0
+    book.post_due(6.0)
+    assert book.balance[0] == 100.0 and book.declined == 0.0
+    book.post_due(40.0)                         # repaid at 35.5
+    book.accrue_all(40)
+    # days 1–4 at 100, then days 5–34 at 100: 34 end-of-day balances of 100
+    assert book.interest_accrued() == pytest.approx(100 * 34 * DAILY, rel=EXACT)  # 0.68
+    assert book.outstanding == 0.0 and book.bookings_pending == 0
+
+
+def test_booked_drawdown_books_its_parts_and_they_are_posted_in_the_same_pass():
+    book = CreditBook([1000.0], [DAILY])
+    book.book_drawdown(3.0, 0, 100.0, (0.25, 0.5))  # 50 repaid at 3.25, 50 at 3.5
+    book.post_due(3.4)
+    assert book.balance[0] == 50.0
+    book.post_due(4.0)
+    assert book.balance[0] == 0.0 and book.repayments_booked == 2
+    assert book.interest_accrued() == 0.0           # drawn and repaid on day 3: no end-of-day balance
+
+
+def test_booked_drawdown_takes_what_the_limit_allows_at_its_own_time():
+    book = CreditBook([30.0], [DAILY])
+    book.book_drawdown(1.5, 0, 50.0, (10.0,))
+    book.set_limit(0, 40.0)                         # raised before the drawdown is due
+    book.post_due(2.0)
+    assert book.balance[0] == 40.0 and book.declined == 10.0
+
+
+def test_booked_drawdown_on_a_line_written_off_before_it_is_skipped():
+    book = CreditBook([100.0], [DAILY])
+    book.book_drawdown(10.5, 0, 50.0, (5.0,))
+    book.post_due(10.0)
+    book.write_off(0, 10)
+    book.post_due(20.0)
+    assert book.drawn == 0.0 and book.declined == 0.0 and book.bookings_pending == 0
+
+
+def test_online_drawdowns_must_be_booked_in_time_order():
+    book = CreditBook([100.0], [DAILY])
+    book.book_drawdown(2.0, 0, 1.0, (1.0,))
+    with pytest.raises(ValueError, match="time order"):
+        book.book_drawdown(1.0, 0, 1.0, (1.0,))
+
+
 def run_scripted(params: RevolvingCreditParams, schedule: list[tuple[float, str, float]]) -> CreditBook:
     """One account, the bank's settlement actor, and a borrower following `schedule`."""
     book = CreditBook([1e6], [params.daily_rate])
