@@ -54,7 +54,6 @@ def add_sets(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
     m.COMPLETION_BRANCHES = pyo.Set(
         initialize=[] if need is None else np.flatnonzero(need > 0).tolist(), ordered=True
     )
-    m.KEYED_BRANCHES = pyo.Set(initialize=np.flatnonzero(inputs.key > 0).tolist(), ordered=True)
 
 
 def add_variables(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:

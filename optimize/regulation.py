@@ -38,7 +38,6 @@ MICRO_THRESHOLDS: dict[str, float] = {
 }
 LOAN_RULES: tuple[RuleName, ...] = ("growth_rate", "increment")
 CLIENT_RULES: tuple[RuleName, ...] = ("borrower_count",)
-REPORTED_RULES: tuple[RuleName, ...] = ("approval_rate", "all_in_cost")
 
 
 @dataclass(frozen=True)

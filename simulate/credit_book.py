@@ -217,9 +217,6 @@ class CreditBook:
                 time, account, amount = pop(repayments)
                 repay(account, amount, int(time))
 
-    #: The name callers that only book repayments know it by.
-    post_repayments = post_due
-
     @property
     def bookings_pending(self) -> int:
         """Booked drawdowns and repayments not yet applied."""

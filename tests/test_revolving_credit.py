@@ -94,9 +94,9 @@ def test_booked_repayments_are_posted_in_time_order_on_their_own_days():
     book = CreditBook([1000.0], [DAILY])
     book.draw(0, 100.0, 3)
     book.schedule_repayment(33.5, 0, 100.0)
-    book.post_repayments(33.0)            # not yet due
+    book.post_due(33.0)            # not yet due
     assert book.balance[0] == 100.0
-    book.post_repayments(40.0)
+    book.post_due(40.0)
     book.accrue_all(40)
     assert book.interest_accrued() == pytest.approx(0.6, rel=EXACT)
 
