@@ -188,12 +188,17 @@ def print_plan_table(result: Plan, lang: str) -> None:
 
 
 def register_optional_commands() -> None:
-    """Commands whose modules come with their own issues."""
-    try:
-        from api.cli_simulate import simulate_command
-    except ImportError:
-        return
-    app.command("simulate")(simulate_command)
+    """Commands that live in their own modules (`api/cli_<name>.py`, each exporting `<name>_command`)."""
+    import importlib
+
+    for name in ("simulate", "check"):
+        try:
+            module = importlib.import_module(f"api.cli_{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"api.cli_{name}":
+                raise
+            continue
+        app.command(name)(getattr(module, f"{name}_command"))
 
 
 register_optional_commands()
