@@ -26,6 +26,8 @@ Default hazard per day of an account with utilisation `u` (drawn ÷ limit):
 sensitivity and `u_ref` the reference utilisation (by default the portfolio's expected
 utilisation, Little's law). Usage therefore climbs before default, as Jiménez, Lopez & Saurina
 (RFS 2009) and Norden & Weber (RFS 2010) observe in credit-line data.
+
+The model's maths, the metrics' formulas and the sources of the defaults: docs/simulation.md.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ from typing import Literal
 
 import numpy as np
 import simpy
+from simpy.core import NORMAL
 
-from scenarios.simulation import SimulationSettings
+from scenarios.simulation import RevolvingCreditSettings, SimulationSettings
 from simulate.credit_book import CreditBook
 from simulate.dates import SimulationCalendar
 from simulate.records import ReplicationOutput
@@ -71,8 +74,9 @@ METRICS: dict[str, tuple[str, str]] = {
     "loss": ("money", "realised loss: EAD × LGD"),
     "ccf": ("ratio", "credit conversion factor: Σ(EAD − drawn) ÷ Σ(limit − drawn), drawn and limit at the start of measurement"),
     "declined_draw_amount": ("money", "cash needs the available limit did not cover"),
-    "counter_visits": ("count", "drawdowns made at a branch counter"),
-    "counter_wait_minutes": ("minutes", "mean wait for a teller per counter drawdown (online: 0)"),
+    "counter_visits": ("count", "counter visits arriving in the measured days (served, or still queueing at the end)"),
+    "counter_wait_minutes": ("minutes", "mean wait for a teller per counter visit of the measured days; "
+                             "a visit still queueing at the end counts with its wait so far (online: no wait)"),
 }
 
 
@@ -80,36 +84,14 @@ METRICS: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class RevolvingCreditParams:
-    """Everything one replication needs; money in 万元, time in days unless said otherwise."""
+    """Everything one replication needs: the card's settings and the simulated period.
 
-    accounts: int                        # 户, card accounts at the start
-    limit_median: float                  # 万元, median credit limit (lognormal)
-    limit_sigma: float                   # log-sd of the limit
-    limit_max: float                     # 万元, cap on one limit
-    annual_rate: float                   # per year, loan rate
-    day_count_basis: int                 # days per year in the daily rate (360: PBoC)
-    settlement: Literal["monthly", "quarterly"]  # interest settled on the 20th
-    draws_per_month: float               # cash needs per account per month, before seasonality
-    draw_mean: float                     # 万元, mean cash need (lognormal)
-    draw_sigma: float                    # log-sd of a cash need
-    holding_days_mean: float             # days, mean time until a drawn part is repaid (exponential)
-    repayment_instalments: int           # parts a drawdown is repaid in
-    seasonality: tuple[float, ...]       # 12 monthly multipliers of the draw rate, January first
-    online_share: float                  # share of accounts drawing online
-    outlets: int                         # outlets with a counter
-    tellers_per_outlet: int              # tellers per counter
-    service_minutes_mean: float          # minutes per counter drawdown (exponential)
-    opening_hours: float                 # hours a counter is open per day
-    annual_pd: float                     # annual default probability at the reference utilisation
-    utilisation_sensitivity: float       # β, log-hazard per unit of utilisation
-    reference_utilisation: float | None  # u_ref; None → expected utilisation (Little's law)
-    lgd: float                           # share of EAD lost
-    funding_rate: float                  # per year, on the same day-count basis
-    review_enabled: bool                 # yearly limit review on/off
-    review_raise_above: float            # yearly average utilisation above which the limit rises
-    review_raise_by: float               # relative rise, capped at limit_max
-    review_cut_below: float              # yearly average utilisation below which the limit is cut
-    review_cut_by: float                 # relative cut, never below the balance
+    The card's parameters are the scenario's `RevolvingCreditSettings` themselves (money already
+    in 万元), not a copy field by field: a new parameter is declared once, in
+    `scenarios/simulation.py`, with its unit, range and description. Time is in days.
+    """
+
+    card: RevolvingCreditSettings        # the `simulation.revolving_credit` section, money in 万元
     warmup_days: int                     # days simulated before measurement
     days: int                            # measured days
     start_year: int                      # the measured period starts on 1 January of this year
@@ -117,23 +99,8 @@ class RevolvingCreditParams:
     @classmethod
     def from_settings(cls, settings: SimulationSettings, start_year: int | None = None) -> "RevolvingCreditParams":
         """Parameters from the scenario's `simulation` section (money already in 万元)."""
-        rc = settings.revolving_credit
         return cls(
-            accounts=rc.accounts,
-            limit_median=rc.limit.median, limit_sigma=rc.limit.sigma, limit_max=rc.limit.max,
-            annual_rate=rc.annual_rate, day_count_basis=rc.day_count_basis, settlement=rc.settlement,
-            draws_per_month=rc.draws_per_month, draw_mean=rc.draw_amount.mean, draw_sigma=rc.draw_amount.sigma,
-            holding_days_mean=rc.holding_days_mean, repayment_instalments=rc.repayment_instalments,
-            seasonality=tuple(rc.seasonality), online_share=rc.online_share,
-            outlets=rc.counter.outlets, tellers_per_outlet=rc.counter.tellers_per_outlet,
-            service_minutes_mean=rc.counter.service_minutes_mean, opening_hours=rc.counter.opening_hours,
-            annual_pd=rc.default.annual_pd, utilisation_sensitivity=rc.default.utilisation_sensitivity,
-            reference_utilisation=rc.default.reference_utilisation, lgd=rc.default.lgd,
-            funding_rate=rc.funding_rate,
-            review_enabled=rc.limit_review.enabled,
-            review_raise_above=rc.limit_review.raise_above, review_raise_by=rc.limit_review.raise_by,
-            review_cut_below=rc.limit_review.cut_below, review_cut_by=rc.limit_review.cut_by,
-            warmup_days=settings.warmup_days, days=settings.days,
+            card=settings.revolving_credit, warmup_days=settings.warmup_days, days=settings.days,
             start_year=settings.start_year or start_year or DEFAULT_START_YEAR,
         )
 
@@ -143,34 +110,44 @@ class RevolvingCreditParams:
 
     @property
     def daily_rate(self) -> float:
-        """Interest per 万元 of end-of-day balance per day."""
-        return self.annual_rate / self.day_count_basis
+        """annual rate ÷ day-count basis: interest per 万元 of end-of-day balance per day."""
+        return self.card.annual_rate / self.card.day_count_basis
+
+    @property
+    def funding_daily_rate(self) -> float:
+        """funding rate ÷ day-count basis: funding cost per 万元 of end-of-day balance per day."""
+        return self.card.funding_rate / self.card.day_count_basis
 
     @property
     def draws_per_day(self) -> float:
-        """Cash needs per account per day at a season multiplier of 1."""
-        return self.draws_per_month * 12 / DAYS_PER_YEAR
+        """draws per month × 12 ÷ 365: cash needs per account per day at a season multiplier of 1."""
+        return self.card.draws_per_month * 12 / DAYS_PER_YEAR
+
+    def season(self, month: int) -> float:
+        """The draw-rate multiplier of calendar month `month` (1 = January)."""
+        return self.card.seasonality[month - 1]
 
     def expected_balance(self) -> float:
         """万元 per account by Little's law, limits ignored: draw rate × mean need × mean holding time."""
-        season = sum(self.seasonality) / len(self.seasonality)
-        return self.draws_per_day * season * self.draw_mean * self.holding_days_mean
+        season = sum(self.card.seasonality) / len(self.card.seasonality)
+        return self.draws_per_day * season * self.card.draw_amount.mean * self.card.holding_days_mean
 
     def expected_utilisation(self) -> float:
         """Mean over accounts of min(1, expected balance ÷ limit), by quadrature over the limit law."""
         normal = NormalDist()
         points = UTILISATION_QUADRATURE_POINTS
         balance = self.expected_balance()
+        law = self.card.limit
         total = 0.0
         for k in range(points):
             z = normal.inv_cdf((k + 0.5) / points)
-            limit = min(self.limit_max, self.limit_median * math.exp(self.limit_sigma * z))
+            limit = min(law.max, law.median * math.exp(law.sigma * z))
             total += min(1.0, balance / limit)
         return total / points
 
     def hazard_at_reference(self) -> float:
         """h0: default hazard per day at the reference utilisation."""
-        pd = min(self.annual_pd, 1.0 - 1e-12)
+        pd = min(self.card.default.annual_pd, 1.0 - 1e-12)
         return -math.log1p(-pd) / DAYS_PER_YEAR
 
 
@@ -195,8 +172,11 @@ class Tally:
     """What the actors count during the measured days (everything before is warm-up)."""
 
     measuring: bool = False
-    counter_visits: int = 0
-    wait_minutes: float = 0.0        # Σ minutes waited for a teller
+    counter_visits: int = 0          # counter visits arriving in the measured days
+    wait_minutes: float = 0.0        # Σ minutes those of them who reached a teller waited
+    queueing: dict["CounterVisit", None] = field(default_factory=dict)  # measured visits not served yet, by arrival
+    censored_wait_minutes: float = 0.0  # Σ waits so far of the visits still queueing at the end
+    cash_needs_per_month: list[tuple[int, int]] = field(default_factory=list)  # (first day of the month, cash needs)
     defaults: list[DefaultRecord] = field(default_factory=list)
     eod_outstanding: list[float] = field(default_factory=list)  # 万元, per measured day
     eod_limit: list[float] = field(default_factory=list)        # 万元, open limits per measured day
@@ -218,12 +198,13 @@ class Portfolio:
 
 
 def open_portfolio(params: RevolvingCreditParams, rng: np.random.Generator) -> Portfolio:
-    """Limits (lognormal, capped), channels, outlets and review days of `params.accounts` accounts."""
-    n = params.accounts
-    limits = np.minimum(params.limit_max, params.limit_median * np.exp(params.limit_sigma * rng.standard_normal(n)))
-    online = (rng.random(n) < params.online_share).tolist()
+    """Limits (lognormal, capped), channels, outlets and review days of `params.card.accounts` accounts."""
+    card = params.card
+    n = card.accounts
+    limits = np.minimum(card.limit.max, card.limit.median * np.exp(card.limit.sigma * rng.standard_normal(n)))
+    online = (rng.random(n) < card.online_share).tolist()
     review_day = rng.integers(0, DAYS_PER_YEAR, n).tolist()
-    outlet = [i % params.outlets for i in range(n)]
+    outlet = [i % card.counter.outlets for i in range(n)]
     book = CreditBook(limits.tolist(), [params.daily_rate] * n)
     return Portfolio(book, online, outlet, review_day)
 
@@ -256,13 +237,15 @@ class Streams:
     @classmethod
     def spawn(cls, params: RevolvingCreditParams, seed: np.random.SeedSequence) -> "Streams":
         g = [np.random.default_rng(s) for s in seed.spawn(8)]
-        n = params.accounts
-        mu = math.log(params.draw_mean) - params.draw_sigma ** 2 / 2  # lognormal with mean draw_mean
+        card = params.card
+        n = card.accounts
+        sigma = card.draw_amount.sigma
+        mu = math.log(card.draw_amount.mean) - sigma ** 2 / 2  # lognormal with mean draw_amount.mean
         return cls(
             needs=_tuples(g[0].standard_exponential, lambda size: g[1].integers(0, n, size),
-                          lambda size: g[2].lognormal(mu, params.draw_sigma, size)),
-            holding_days=_floats(lambda size: g[3].exponential(params.holding_days_mean, size)),
-            service_minutes=_floats(lambda size: g[4].exponential(params.service_minutes_mean, size)),
+                          lambda size: g[2].lognormal(mu, sigma, size)),
+            holding_days=_floats(lambda size: g[3].exponential(card.holding_days_mean, size)),
+            service_minutes=_floats(lambda size: g[4].exponential(card.counter.service_minutes_mean, size)),
             default_gaps=_floats(g[5].standard_exponential),
             default_accounts=_floats(lambda size: g[6].integers(0, n, size)),
             default_draws=_floats(g[7].random),
@@ -287,25 +270,30 @@ def borrowers_cash_needs(env: simpy.Environment, portfolio: Portfolio, tellers: 
     it wakes, it books every online need up to its next counter need and sleeps until then, so
     whenever any actor acts at time `T`, every online need before `T` is already booked and its
     `post_due(T)` applies it, at its own time, in order with the repayments.
+
+    Each month's count of cash needs goes to `tally.cash_needs_per_month` (whether the line is
+    open or not), so a test can hold it against the month's rate.
     """
     calendar = params.calendar
     month_of_day = calendar.month_of_each_day()
     book = portfolio.book
     online, outlet, is_open = portfolio.online, portfolio.outlet, book.is_open
     needs = streams.needs
-    holding, parts = streams.holding_days, params.repayment_instalments
+    holding, parts = streams.holding_days, params.card.repayment_instalments
     book_drawdown, post_due, timeout = book.book_drawdown, book.post_due, env.timeout
-    per_day = params.accounts * params.draws_per_day
+    per_day = params.card.accounts * params.draws_per_day
     arrival = 0.0  # time of the latest cash need
     month_start = 0
     for month_end in calendar.month_starts():
-        rate = per_day * params.seasonality[month_of_day[month_start] - 1]
+        rate = per_day * params.season(month_of_day[month_start])
+        count = 0
         while rate > 0.0:
             unit_gap, account, amount = next(needs)
             next_arrival = arrival + unit_gap / rate
             if next_arrival >= month_end:
                 break  # memoryless: the next month starts afresh at its own rate
             arrival = next_arrival
+            count += 1
             if online[account]:
                 book_drawdown(arrival, account, amount, repayment_plan(holding, parts))
                 continue
@@ -314,6 +302,7 @@ def borrowers_cash_needs(env: simpy.Environment, portfolio: Portfolio, tellers: 
                 continue  # a closed line has no cash needs the bank sees
             post_due(env.now)
             CounterVisit(env, tellers[outlet[account]], book, tally, streams, params, account, amount)
+        tally.cash_needs_per_month.append((month_start, count))
         arrival = float(month_end)
         month_start = month_end
 
@@ -325,23 +314,32 @@ class CounterVisit:
     generator process: a process per visit costs two more SimPy events and a generator —
     measured 24 µs against 15.5 µs per visit (bench/README.md), with 700,000 counter visits in a
     100,000-account year. The queue discipline is the `Resource`'s own (first come, first served).
+
+    A visit arriving in the measured days is counted when it arrives and waits in
+    `tally.queueing` until a teller is free; whoever is still there at the end is counted with
+    the wait so far (`close_books`), so the mean wait is not biased towards those served.
     """
 
-    __slots__ = ("env", "teller", "book", "tally", "streams", "params", "account", "amount", "arrived", "turn")
+    __slots__ = ("env", "teller", "book", "tally", "streams", "params", "account", "amount", "arrived",
+                 "measured", "turn")
 
     def __init__(self, env: simpy.Environment, teller: simpy.Resource, book: CreditBook, tally: Tally,
                  streams: Streams, params: RevolvingCreditParams, account: int, amount: float) -> None:
         self.env, self.teller, self.book, self.tally = env, teller, book, tally
         self.streams, self.params, self.account, self.amount = streams, params, account, amount
         self.arrived = env.now
+        self.measured = tally.measuring
+        if self.measured:
+            tally.counter_visits += 1
+            tally.queueing[self] = None
         self.turn = teller.request()
         self.turn.callbacks.append(self.served)
 
     def served(self, _turn: simpy.Event) -> None:
         """A teller is free: count the wait, serve for an exponential time."""
-        minutes_per_day = self.params.opening_hours * 60
-        if self.tally.measuring:
-            self.tally.counter_visits += 1
+        minutes_per_day = self.params.card.counter.opening_hours * 60
+        if self.measured:
+            del self.tally.queueing[self]
             self.tally.wait_minutes += (self.env.now - self.arrived) * minutes_per_day
         service = self.env.timeout(next(self.streams.service_minutes) / minutes_per_day)
         service.callbacks.append(self.leave)
@@ -352,16 +350,16 @@ class CounterVisit:
         book, now = self.book, self.env.now
         book.post_due(now)
         if book.is_open[self.account]:
-            plan = repayment_plan(self.streams.holding_days, self.params.repayment_instalments)
+            plan = repayment_plan(self.streams.holding_days, self.params.card.repayment_instalments)
             book.draw_and_book_repayments(self.account, self.amount, now, plan)
 
 
 def borrower_defaults(env: simpy.Environment, portfolio: Portfolio, params: RevolvingCreditParams,
                       streams: Streams, tally: Tally, reference_utilisation: float):
     """Defaults with hazard h0·exp(β(u − u_ref)), by thinning at the bound h0·exp(β(1 − u_ref))."""
-    beta = params.utilisation_sensitivity
+    beta = params.card.default.utilisation_sensitivity
     bound = params.hazard_at_reference() * math.exp(beta * (1.0 - reference_utilisation))
-    rate = params.accounts * bound
+    rate = params.card.accounts * bound
     if rate <= 0.0:
         return
     book = portfolio.book
@@ -394,7 +392,7 @@ def borrower_defaults(env: simpy.Environment, portfolio: Portfolio, params: Revo
 
 def interest_settlement(env: simpy.Environment, book: CreditBook, params: RevolvingCreditParams):
     """The bank settles the interest of the days up to and including each 20th, at the start of the 21st."""
-    for settlement_day in params.calendar.settlement_days(params.settlement):
+    for settlement_day in params.calendar.settlement_days(params.card.settlement):
         yield env.timeout(settlement_day + 1 - env.now)
         book.post_due(env.now)
         book.settle_interest(settlement_day + 1)
@@ -403,6 +401,7 @@ def interest_settlement(env: simpy.Environment, book: CreditBook, params: Revolv
 def credit_review(env: simpy.Environment, portfolio: Portfolio, params: RevolvingCreditParams):
     """Each account's limit reviewed yearly on its anniversary by its average utilisation since the last review."""
     book = portfolio.book
+    review = params.card.limit_review
     by_day: list[list[int]] = [[] for _ in range(DAYS_PER_YEAR)]
     for account, review_day in enumerate(portfolio.review_day):
         by_day[review_day].append(account)
@@ -417,12 +416,22 @@ def credit_review(env: simpy.Environment, portfolio: Portfolio, params: Revolvin
             book.accrue(account, day)
             limit = book.limit[account]
             usage = (book.balance_days[account] - balance_days_at_review[account]) / (day - last_review[account]) / limit
-            if usage > params.review_raise_above:
-                book.set_limit(account, max(limit, min(params.limit_max, limit * (1 + params.review_raise_by))))
-            elif usage < params.review_cut_below:
-                book.set_limit(account, max(book.balance[account], limit * (1 - params.review_cut_by)))
+            if usage > review.raise_above:
+                book.set_limit(account, raised_limit(limit, review.raise_by, params.card.limit.max))
+            elif usage < review.cut_below:
+                book.set_limit(account, cut_limit(limit, review.cut_by, book.balance[account]))
             last_review[account] = day
             balance_days_at_review[account] = book.balance_days[account]
+
+
+def raised_limit(limit: float, raise_by: float, limit_max: float) -> float:
+    """max(limit, min(limit_max, limit × (1 + raise_by))): a raise, capped, that never lowers a limit above the cap."""
+    return max(limit, min(limit_max, limit * (1 + raise_by)))
+
+
+def cut_limit(limit: float, cut_by: float, balance: float) -> float:
+    """max(balance, limit × (1 − cut_by)): a cut that never takes the limit below the balance."""
+    return max(balance, limit * (1 - cut_by))
 
 
 def start_measuring(book: CreditBook, tally: Tally, day: int) -> None:
@@ -452,15 +461,34 @@ def end_of_day_books(env: simpy.Environment, book: CreditBook, params: Revolving
         tally.eod_limit.append(book.total_limit)
 
 
-def close_books(book: CreditBook, tally: Tally, horizon: int) -> None:
-    """After the run: post what is due, record the last closing balance, accrue to the horizon."""
+def close_books(book: CreditBook, tally: Tally, params: RevolvingCreditParams) -> None:
+    """After the run: post what is due, record the last closing balance, accrue to the horizon,
+    and count the waits so far of the counter visits still queueing at the end."""
+    horizon = params.calendar.horizon
     book.post_due(horizon)
     tally.eod_outstanding.append(book.outstanding)
     tally.eod_limit.append(book.total_limit)
     book.accrue_all(horizon)
+    minutes_per_day = params.card.counter.opening_hours * 60
+    tally.censored_wait_minutes = sum((horizon - visit.arrived) * minutes_per_day for visit in tally.queueing)
 
 
 # -- one replication ----------------------------------------------------------------------------
+
+class EventCountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts the events scheduled on it (for the benchmark).
+
+    Counts through `Environment.schedule`, SimPy's public hook every event passes through.
+    """
+
+    def __init__(self, initial_time: float = 0) -> None:
+        super().__init__(initial_time)
+        self.scheduled = 0
+
+    def schedule(self, event: simpy.Event, priority: int = NORMAL, delay: float = 0) -> None:
+        self.scheduled += 1
+        super().schedule(event, priority, delay)
+
 
 @dataclass(frozen=True, slots=True)
 class PortfolioRun:
@@ -470,7 +498,7 @@ class PortfolioRun:
     portfolio: Portfolio
     tally: Tally
     output: ReplicationOutput
-    simpy_events: int            # events scheduled on the SimPy calendar (for the benchmark)
+    simpy_events: int | None     # events scheduled on the SimPy calendar, when counted (the benchmark)
 
     @property
     def booked_events_posted(self) -> int:
@@ -480,35 +508,46 @@ class PortfolioRun:
 
 
 def simulate_portfolio(params: RevolvingCreditParams, seed: np.random.SeedSequence | int,
-                       index: int = 0) -> PortfolioRun:
+                       index: int = 0, *, count_events: bool = False) -> PortfolioRun:
     """Run one replication on its own random streams; `seed` fixes them completely."""
     if not isinstance(seed, np.random.SeedSequence):
         seed = np.random.SeedSequence(seed)
     setup_seed, streams_seed = seed.spawn(2)
     portfolio = open_portfolio(params, np.random.default_rng(setup_seed))
     streams = Streams.spawn(params, streams_seed)
+    return run_portfolio(params, portfolio, streams, index, count_events=count_events)
+
+
+def run_portfolio(params: RevolvingCreditParams, portfolio: Portfolio, streams: Streams, index: int = 0,
+                  *, count_events: bool = False) -> PortfolioRun:
+    """Run one replication of `portfolio` drawing its randomness from `streams`.
+
+    `simulate_portfolio` passes the seeded streams; a test may pass a portfolio and streams of
+    its own (chosen limits, channels, review days; scripted arrivals and holding times) to run
+    the whole model on a case it can work out by hand.
+    """
     book = portfolio.book
     tally = Tally()
-    reference = params.reference_utilisation
+    card = params.card
+    reference = card.default.reference_utilisation
     if reference is None:
         reference = params.expected_utilisation()
 
-    env = simpy.Environment()
-    tellers = [simpy.Resource(env, capacity=params.tellers_per_outlet) for _ in range(params.outlets)]
+    env = EventCountingEnvironment() if count_events else simpy.Environment()
+    tellers = [simpy.Resource(env, capacity=card.counter.tellers_per_outlet) for _ in range(card.counter.outlets)]
     env.process(end_of_day_books(env, book, params, tally))
     env.process(borrowers_cash_needs(env, portfolio, tellers, params, streams, tally))
     env.process(interest_settlement(env, book, params))
-    if params.annual_pd > 0.0:
+    if card.default.annual_pd > 0.0:
         env.process(borrower_defaults(env, portfolio, params, streams, tally, reference))
-    if params.review_enabled:
+    if card.limit_review.enabled:
         env.process(credit_review(env, portfolio, params))
-    horizon = params.calendar.horizon
-    env.run(until=horizon)
-    close_books(book, tally, horizon)
+    env.run(until=params.calendar.horizon)
+    close_books(book, tally, params)
 
     output = ReplicationOutput(index, replication_metrics(params, book, tally),
                                np.asarray(tally.eod_outstanding, dtype=float))
-    simpy_events = next(env._eid)  # SimPy numbers every scheduled event from this counter
+    simpy_events = env.scheduled if isinstance(env, EventCountingEnvironment) else None
     return PortfolioRun(params, portfolio, tally, output, simpy_events)
 
 
@@ -522,10 +561,10 @@ def replication_metrics(params: RevolvingCreditParams, book: CreditBook, tally: 
     eod = np.asarray(tally.eod_outstanding, dtype=float)
     limits = np.asarray(tally.eod_limit, dtype=float)
     interest = book.interest_accrued() - tally.interest_at_start
-    funding = float(eod.sum()) * params.funding_rate / params.day_count_basis
+    funding = float(eod.sum()) * params.funding_daily_rate
     defaults = tally.defaults
     ead = sum(d.ead for d in defaults)
-    loss = ead * params.lgd
+    loss = ead * params.card.default.lgd
     undrawn = sum(d.reference_limit - d.reference_balance for d in defaults)
     ccf = sum(d.ead - d.reference_balance for d in defaults) / undrawn if undrawn > 0 else math.nan
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -543,5 +582,17 @@ def replication_metrics(params: RevolvingCreditParams, book: CreditBook, tally: 
         "ccf": ccf,
         "declined_draw_amount": book.declined - tally.declined_at_start,
         "counter_visits": float(tally.counter_visits),
-        "counter_wait_minutes": tally.wait_minutes / tally.counter_visits if tally.counter_visits else math.nan,
+        "counter_wait_minutes": counter_wait_minutes(tally),
     }
+
+
+def counter_wait_minutes(tally: Tally) -> float:
+    """(Σ waits of the served + Σ waits so far of those still queueing) ÷ visits: mean wait of the measured visits.
+
+    Every counter visit arriving in the measured days counts once: a served visit with its wait
+    for a teller, a visit still queueing when the period ends with its wait so far (censored,
+    not dropped). NaN without visits.
+    """
+    if not tally.counter_visits:
+        return math.nan
+    return (tally.wait_minutes + tally.censored_wait_minutes) / tally.counter_visits

@@ -79,7 +79,7 @@ class SimulationResult:
                 "minutes": "分钟", "ratio": ""}[kind]
 
     def to_json(self) -> dict:
-        """The CONTRACT.md shape; NaN (undefined, e.g. the CCF without defaults) becomes null."""
+        """The JSON of `microplan simulate --format json` (README.md, "Simulation"); NaN (undefined, e.g. the CCF without defaults) becomes null."""
         return {
             "model": self.model,
             "replications": self.replications,
