@@ -449,10 +449,15 @@ def start_measuring(book: CreditBook, tally: Tally, day: int) -> None:
 def end_of_day_books(env: simpy.Environment, book: CreditBook, params: RevolvingCreditParams, tally: Tally):
     """Starts the measurement after the warm-up, then records each measured day's closing balance.
 
-    The closing balance of day `d` is read at time `d + 1`, after the repayments due before it.
-    The last day's closing balance is read by `close_books` after the run.
+    The closing balance of day `d` is read at time `d + 1`, after the repayments due before it
+    and before anything else happens at `d + 1` (a limit review of day `d + 1` belongs to that
+    day): SimPy runs the events due at one time in the order they were scheduled, and this
+    process is started first and never waits a zero delay, so at every whole day its timeout was
+    scheduled before the other daily actors'. The last day's closing balance is read by
+    `close_books` after the run.
     """
-    yield env.timeout(params.warmup_days)
+    if params.warmup_days:
+        yield env.timeout(params.warmup_days)
     start_measuring(book, tally, params.warmup_days)
     for day in range(params.warmup_days, params.calendar.horizon - 1):
         yield env.timeout(day + 1 - env.now)

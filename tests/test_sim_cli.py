@@ -75,3 +75,37 @@ def test_bad_options_exit_2_with_one_line(cli, small_scenario, args, expected):
 def test_a_missing_scenario_exits_2(cli, tmp_path):
     result = cli("simulate", tmp_path / "nope.yaml")
     assert result.code == 2 and "Traceback" not in result.err
+
+
+#: Out-of-range and non-finite simulation settings, each with the field path it must name.
+BAD_SIMULATION = {
+    "days": 4000,                                                   # > 3,660
+    "revolving_credit": {
+        "accounts": 2_000_000,                                      # > 1,000,000
+        "annual_rate": 1.5,                                         # a rate above 1
+        "funding_rate": float("nan"),                               # not a number
+        "draw_amount": {"mean": float("inf")},                      # infinite money
+        "seasonality": [1.0, -1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, float("inf")],
+        "default": {"utilisation_sensitivity": 1000.0},             # exp(β) would overflow (e^1000)
+    },
+}
+BAD_FIELDS = [
+    "simulation.days", "simulation.revolving_credit.accounts", "simulation.revolving_credit.annual_rate",
+    "simulation.revolving_credit.funding_rate", "simulation.revolving_credit.draw_amount.mean",
+    "simulation.revolving_credit.seasonality.1", "simulation.revolving_credit.seasonality.11",
+    "simulation.revolving_credit.default.utilisation_sensitivity",
+]
+
+
+def test_out_of_range_and_non_finite_settings_each_get_one_line(cli, small_scenario):
+    """Every bad simulation field is reported in one pass, one line each, naming the field and the value."""
+    scenario = yaml.safe_load(small_scenario.read_text(encoding="utf-8"))
+    scenario["simulation"] = BAD_SIMULATION
+    small_scenario.write_text(yaml.safe_dump(scenario, allow_unicode=True), encoding="utf-8")
+    result = cli("simulate", small_scenario, "--workers", "1")
+    assert result.code == 2 and "Traceback" not in result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == len(BAD_FIELDS), result.err
+    for field, line in zip(sorted(BAD_FIELDS), sorted(lines, key=lambda text: text.split(": ")[1])):
+        assert line.split(": ")[1] == field and "(got " in line, line
+    assert any("finite" in line for line in lines) and any("less than or equal to 50" in line for line in lines)
