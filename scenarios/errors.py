@@ -1,12 +1,16 @@
 """Problems found in a scenario, reported the way a planner can act on them.
 
 Every problem prints as `FILE: field.path: what is wrong (got VALUE)`; the CLI writes one per
-line on stderr and exits 2, the API returns them as a 4xx JSON body.
+line on stderr and exits 2, the API returns them as a 4xx JSON body. A problem is always one
+line, and text from the input (a file name, a key, a value) is escaped so that it cannot drive
+the terminal it is printed on (`scenarios.text.printable`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from scenarios.text import printable
 
 _MAX_VALUE_CHARS = 80
 
@@ -14,7 +18,7 @@ _MAX_VALUE_CHARS = 80
 def show_value(value: object) -> str:
     """A short, single-line rendering of an offending value."""
     text = repr(value) if isinstance(value, str) else str(value)
-    text = text.replace("\n", "\\n")
+    text = printable(text.replace("\r", "\\r").replace("\n", "\\n"))
     return text if len(text) <= _MAX_VALUE_CHARS else text[: _MAX_VALUE_CHARS - 1] + "…"
 
 
@@ -31,7 +35,7 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.file}: {self.path}: " if self.path else f"{self.file}: "
         got = f" (got {show_value(self.value)})" if self.has_value else ""
-        return f"{where}{self.message}{got}"
+        return printable(f"{where}{self.message}{got}".replace("\r", "\\r").replace("\n", "\\n"))
 
     def to_json(self) -> dict:
         """The problem as a JSON object for API clients."""

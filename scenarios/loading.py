@@ -1,8 +1,9 @@
 """Loading scenarios from YAML / JSON, with branch tables from CSV / XLSX, and dumping them back.
 
-Validation happens in one pass and every problem is collected (see `scenarios.errors`). Money
-fields are converted from the file's unit to 万元 after validation, so error messages show the
-values as the planner wrote them.
+Files are read through `scenarios.reading` (limits, encodings, duplicate keys). Validation
+happens in one pass and every problem is collected (see `scenarios.errors`). Money fields are
+converted from the file's unit to 万元 after validation, so error messages show the values as
+the planner wrote them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import copy
 import io
 import json
+import math
+import os
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,11 +21,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from scenarios.base import model_in
+from scenarios.consistency import cross_field_problems
 from scenarios.errors import Problem, ScenarioError
-from scenarios.schema import MONEY_FACTORS, MONEY_FIELDS, Branch, Scenario
+from scenarios.reading import MAX_FILE_BYTES, Table, decode_text, parse_document, read_bytes, read_table
+from scenarios.schema import MAX_MONEY_WAN, MONEY_FACTORS, MONEY_FIELDS, Branch, Scenario, Variant, from_wan, to_wan
+from scenarios.simulation import SimulationSettings
 
-#: Largest scenario or branch-table file accepted, bytes (a 20,000-branch CSV is ~3 MB).
-MAX_FILE_BYTES = 50 * 1024 * 1024
+__all__ = ["MAX_FILE_BYTES", "load_scenario", "scenario_from_dict", "dump_scenario", "bundled_names"]
+
 TABLE_SUFFIXES = (".csv", ".xlsx")
 EXAMPLES_PACKAGE = "scenarios.examples"
 
@@ -46,7 +54,7 @@ def bundled_path(name: str) -> Path:
 def load_scenario(source: str | Path) -> Scenario:
     """Load a scenario from a file path or a bundled example name; raise `ScenarioError`."""
     path = Path(source)
-    if not path.exists():
+    if not os.path.lexists(path):
         if str(source) in bundled_names():
             path = bundled_path(str(source))
         else:
@@ -54,112 +62,107 @@ def load_scenario(source: str | Path) -> Scenario:
                 str(source), "",
                 f"no such file or bundled scenario; bundled: {', '.join(bundled_names())}",
             )])
-    raw = read_document(path)
+    raw = read_document(path, str(source))
     return scenario_from_dict(raw, file=str(source), base_dir=path.parent)
 
 
-def read_document(path: Path) -> dict[str, Any]:
-    """Parse a YAML or JSON file into a mapping, reporting syntax errors with their line."""
-    label = str(path)
-    if path.is_dir():
-        raise ScenarioError([Problem(label, "", "is a directory, not a scenario file")])
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ScenarioError([Problem(label, "", f"file too large: {size} bytes, at most {MAX_FILE_BYTES}")])
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError([Problem(label, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
-    except OSError as exc:
-        raise ScenarioError([Problem(label, "", f"cannot be read: {exc.strerror}")]) from None
+def read_document(path: Path, label: str | None = None) -> dict[str, Any]:
+    """A YAML or JSON file as a mapping, through the reading layer's limits (`scenarios.reading`)."""
+    label = label or str(path)
+    text = decode_text(read_bytes(path, label), label)
     return parse_text(text, label, as_json=path.suffix.lower() == ".json")
 
 
 def parse_text(text: str, label: str, *, as_json: bool = False) -> dict[str, Any]:
     """Parse scenario text (YAML is a superset of JSON, but JSON errors read better as JSON)."""
-    try:
-        data = json.loads(text) if as_json else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise ScenarioError([Problem(label, f"line {exc.lineno}", f"JSON syntax error: {exc.msg}")]) from None
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 0
-        raise ScenarioError([Problem(label, f"line {line}", f"YAML syntax error: {exc.problem}")]) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(label, "", f"YAML error: {exc}")]) from None
+    data = parse_document(text, label, as_json=as_json)
     if not isinstance(data, dict):
         raise ScenarioError([Problem(label, "", "a scenario must be a mapping of keys to values", data, True)])
     return data
 
 
 def scenario_from_dict(raw: dict[str, Any], *, file: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
-    """Validate a raw mapping (branch table path resolved against `base_dir`) into a Scenario in 万元."""
+    """Validate a raw mapping (branch table path resolved against `base_dir`) into a Scenario in 万元.
+
+    Every problem is found in one pass: field problems, rules between fields whose inputs are
+    valid (`scenarios.consistency`), money beyond the limit once converted, and unknown keys in
+    the free-form parts (variant patches, `simulation.joint_marketing`).
+    """
     data = dict(raw)
-    table_label = None
+    table = None
     if isinstance(data.get("branches"), str):
         if base_dir is None:
             raise ScenarioError([Problem(file, "branches", "a branch-table path needs a scenario file to be relative to", data["branches"], True)])
-        table_path = base_dir / data["branches"]
-        table_label = str(table_path)
-        data["branches"] = read_branch_table(table_path)
+        table = read_branch_table(base_dir / data["branches"])
+        data["branches"] = table.rows
+    problems: list[Problem] = []
+    scenario = None
+    errored: set[str] = set()
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(problems_from_validation(exc, file, table_label)) from None
-    return to_engine_units(scenario)
+        errors = exc.errors(include_url=False)
+        field_errors = [e for e in errors if e["type"] != "cross_field"]
+        errored = {".".join(str(p) for p in e["loc"]) for e in field_errors}
+        problems = problems_from_validation(field_errors, file, table)
+        problems += [Problem(_where(file, table, path), path, message)
+                     for path, message in cross_field_problems(data, Scenario, errored)]
+        if not problems:  # the raw rules missed what the models found: never lose a problem
+            problems = problems_from_validation(errors, file, table)
+    problems += money_limit_problems(data, file, table, errored)
+    problems += free_form_problems(data, file, valid=scenario is not None)
+    if problems:
+        raise ScenarioError(problems)
+    assert scenario is not None
+    try:
+        return to_engine_units(scenario)
+    except ValidationError as exc:
+        raise ScenarioError(problems_from_validation(exc.errors(include_url=False), file, table)) from None
 
 
-def read_branch_table(path: Path) -> list[dict[str, Any]]:
-    """Rows of a CSV or XLSX branch table as dicts; empty cells become None."""
+def read_branch_table(path: Path) -> Table:
+    """Rows of a CSV or XLSX branch table (through `scenarios.reading`); columns checked."""
     label = str(path)
     if path.suffix.lower() not in TABLE_SUFFIXES:
         raise ScenarioError([Problem(label, "branches", f"branch table must be {' or '.join(TABLE_SUFFIXES)}", path.name, True)])
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise ScenarioError([Problem(label, "branches", "branch table file not found")])
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise ScenarioError([Problem(label, "branches", f"file too large: {path.stat().st_size} bytes, at most {MAX_FILE_BYTES}")])
-    import pandas as pd  # deferred: pandas is only needed for tables
-
-    try:
-        if path.suffix.lower() == ".csv":
-            frame = pd.read_csv(path, dtype={"id": str, "name": str}, encoding="utf-8-sig")
-        else:
-            frame = pd.read_excel(path, dtype={"id": str, "name": str}, engine="openpyxl")
-    except (ValueError, OSError, KeyError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(label, "branches", f"cannot read the table: {str(exc).splitlines()[0]}")]) from None
-    except Exception as exc:  # noqa: BLE001 — openpyxl/zipfile raise many types for a non-XLSX file
-        raise ScenarioError([Problem(label, "branches", f"not a readable {path.suffix} table: {type(exc).__name__}")]) from None
+    table = read_table(path, label)
+    columns = list(table.rows[0]) if table.rows else []
     required = [n for n, f in Branch.model_fields.items() if f.is_required()]
     allowed = set(Branch.model_fields)
-    problems = [Problem(label, "branches", f"missing column {name!r}") for name in required if name not in frame.columns]
+    problems = [Problem(label, "branches", f"missing column {name!r}") for name in required if name not in columns and columns]
     problems += [
         Problem(label, "branches", f"unknown column; allowed: {', '.join(Branch.model_fields)}", str(c), True)
-        for c in frame.columns if c not in allowed
+        for c in columns if c not in allowed
     ]
-    if frame.empty and not problems:
+    if not table.rows:
         problems.append(Problem(label, "branches", "the branch table has no rows"))
     if problems:
         raise ScenarioError(problems)
-    frame = frame.astype(object).where(frame.notna(), None)
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars → Python scalars; whole floats stay floats (pydantic accepts 3.0 for int)."""
-    return value.item() if hasattr(value, "item") else value
+    return table
 
 
 # ---------------------------------------------------------------- errors
 
 
-def problems_from_validation(exc: ValidationError, file: str, table_label: str | None) -> list[Problem]:
+def _where(file: str, table: Table | None, path: str) -> str:
+    """The file a problem at `path` is in: the branch table's row for a table row, else the scenario."""
+    parts = path.split(".")
+    if table is not None and parts[0] == "branches" and len(parts) > 1 and parts[1].isdigit():
+        row = int(parts[1])
+        if row < len(table.row_numbers):
+            return f"{table.label} row {table.row_numbers[row]}"
+    return file
+
+
+def problems_from_validation(errors: list[dict], file: str, table: Table | None) -> list[Problem]:
     """Turn pydantic's errors into planner-readable problems, one per error."""
     problems = []
-    for err in exc.errors(include_url=False):
+    for err in errors:
         loc = tuple(err["loc"])
         path = ".".join(str(p) for p in loc) or "scenario"
-        where = file
-        if table_label and loc[:1] == ("branches",) and len(loc) > 1 and isinstance(loc[1], int):
-            where = f"{table_label} row {loc[1] + 2}"
+        where = _where(file, table, path)
         kind = err["type"]
         if kind == "missing":
             problems.append(Problem(where, path, "required field is missing"))
@@ -183,21 +186,114 @@ def allowed_keys(loc: tuple) -> list[str]:
         field = model.model_fields.get(str(part))
         if field is None:
             return []
-        model = _model_in(field.annotation)
+        model = model_in(field.annotation)
     if isinstance(model, type) and issubclass(model, BaseModel):
         return list(model.model_fields)
     return []
 
 
-def _model_in(annotation: Any) -> Any:
-    """The pydantic model inside an annotation such as `list[Branch]` or `X | None`."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
+def money_limit_problems(data: dict[str, Any], file: str, table: Table | None, errored: set[str]) -> list[Problem]:
+    """|amount| in 万元 ≤ MAX_MONEY_WAN for every money field: the bound that holds in any unit."""
+    units = data.get("units")
+    unit = units.get("money", "万元") if isinstance(units, dict) else "万元"
+    if not isinstance(unit, str) or unit not in MONEY_FACTORS:
+        return []
+    problems = []
+    for dotted in MONEY_FIELDS:
+        for path, value in _values_at(data, dotted.split("."), ""):
+            if path in errored or isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if math.isfinite(value) and abs(to_wan(value, unit)) > MAX_MONEY_WAN:
+                problems.append(Problem(_where(file, table, path), path,
+                                        f"must be at most {MAX_MONEY_WAN:g} 万元 in size once converted from {unit}",
+                                        value, True))
+    return problems
+
+
+def _values_at(node: Any, parts: list[str], prefix: str) -> Any:
+    """(dotted path, value) at a `MONEY_FIELDS`-style path (`*` = every list item) in raw data."""
+    if not parts:
+        yield prefix, node
+        return
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        for i, item in enumerate(node if isinstance(node, list) else []):
+            yield from _values_at(item, rest, f"{prefix}.{i}")
+    elif isinstance(node, dict) and head in node:
+        yield from _values_at(node[head], rest, f"{prefix}.{head}" if prefix else head)
+
+
+# ---------------------------------------------------------------- free-form parts
+
+
+def free_form_problems(data: dict[str, Any], file: str, *, valid: bool) -> list[Problem]:
+    """Unknown keys inside the parts the schema leaves free-form, and bad values a variant patch brings.
+
+    A variant's patch must name scenario fields (it is merged into the base scenario); when the
+    base is valid, the patched scenario is validated too and its problems reported under
+    `variants.N.patch`. `simulation.joint_marketing` has no settings yet: any key there is unknown.
+    """
+    problems: list[Problem] = []
+    simulation = data.get("simulation")
+    marketing = simulation.get("joint_marketing") if isinstance(simulation, dict) else None
+    if isinstance(marketing, dict) and _is_free_form(SimulationSettings, "joint_marketing"):
+        problems += [Problem(file, f"simulation.joint_marketing.{key}", "unknown key: joint marketing has no settings yet")
+                     for key in marketing]
+    variants = data.get("variants")
+    for i, variant in enumerate(variants if isinstance(variants, list) else []):
+        patch = variant.get("patch") if isinstance(variant, dict) else None
+        if not isinstance(patch, dict):
+            continue
+        unknown = list(unknown_patch_keys(patch, Scenario, f"variants.{i}.patch"))
+        problems += [Problem(file, path, f"unknown key (check the spelling){hint}") for path, hint in unknown]
+        if valid and not unknown:
+            problems += patched_problems(data, patch, file, f"variants.{i}.patch")
+    return problems
+
+
+def _is_free_form(model: type[BaseModel], name: str) -> bool:
+    field = model.model_fields.get(name)
+    return field is not None and field.annotation is dict
+
+
+def unknown_patch_keys(patch: dict[str, Any], model: type[BaseModel], prefix: str) -> Any:
+    """(path, hint) of every key of a patch that names no field of `model` (recursively)."""
+    for key, value in patch.items():
+        field = model.model_fields.get(str(key))
+        if field is None:
+            yield f"{prefix}.{key}", f"; allowed: {', '.join(model.model_fields)}"
+            continue
+        inner = model_in(field.annotation)
+        if inner is None or inner is Variant:
+            continue
+        if isinstance(value, dict) and field.annotation is not dict:
+            yield from unknown_patch_keys(value, inner, f"{prefix}.{key}")
+        elif isinstance(value, list):
+            for j, item in enumerate(value):
+                if isinstance(item, dict):
+                    yield from unknown_patch_keys(item, inner, f"{prefix}.{key}.{j}")
+
+
+def apply_patch(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """A variant's scenario: `patch` merged into `base` (mappings merged key by key, other values replaced)."""
+    merged = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = apply_patch(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def patched_problems(data: dict[str, Any], patch: dict[str, Any], file: str, prefix: str) -> list[Problem]:
+    """Problems of the scenario a patch makes, reported under the patch's own path."""
+    patched = apply_patch({k: v for k, v in data.items() if k != "variants"}, patch)
+    try:
+        Scenario.model_validate(patched)
+    except ValidationError as exc:
+        found = problems_from_validation(exc.errors(include_url=False), file, None)
+        return [Problem(p.file, f"{prefix}.{p.path}", p.message, p.value, p.has_value) for p in found]
+    return []
 
 
 # ---------------------------------------------------------------- units
@@ -205,32 +301,32 @@ def _model_in(annotation: Any) -> Any:
 
 def to_engine_units(scenario: Scenario) -> Scenario:
     """The scenario with every money field in 万元 (`units.money` still names the file's unit)."""
-    factor = MONEY_FACTORS[scenario.units.money]
-    if factor == 1.0:
+    unit = scenario.units.money
+    if MONEY_FACTORS[unit] == 1.0:
         return scenario
-    return Scenario.model_validate(scale_money(scenario.model_dump(), factor))
+    return Scenario.model_validate(scale_money(scenario.model_dump(), lambda v: to_wan(v, unit)))
 
 
-def scale_money(data: dict[str, Any], factor: float) -> dict[str, Any]:
-    """A copy of a scenario mapping with every field in `MONEY_FIELDS` multiplied by `factor`."""
+def scale_money(data: dict[str, Any], convert: Callable[[float], float]) -> dict[str, Any]:
+    """A copy of a scenario mapping with `convert` applied to every field in `MONEY_FIELDS`."""
     data = copy.deepcopy(data)
     for dotted in MONEY_FIELDS:
-        _scale_path(data, dotted.split("."), factor)
+        _scale_path(data, dotted.split("."), convert)
     return data
 
 
-def _scale_path(node: Any, parts: list[str], factor: float) -> None:
+def _scale_path(node: Any, parts: list[str], convert: Callable[[float], float]) -> None:
     head, rest = parts[0], parts[1:]
     if head == "*":
         for item in node if isinstance(node, list) else []:
-            _scale_path(item, rest, factor)
+            _scale_path(item, rest, convert)
         return
     if not isinstance(node, dict) or node.get(head) is None:
         return
     if rest:
-        _scale_path(node[head], rest, factor)
+        _scale_path(node[head], rest, convert)
     elif isinstance(node[head], (int, float)):
-        node[head] = node[head] * factor
+        node[head] = convert(node[head])
 
 
 # ---------------------------------------------------------------- dumping
@@ -239,8 +335,8 @@ def _scale_path(node: Any, parts: list[str], factor: float) -> None:
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     """The scenario as a plain mapping in the file's own money unit (inverse of loading)."""
     data = scenario.model_dump(mode="json")
-    factor = MONEY_FACTORS[scenario.units.money]
-    return data if factor == 1.0 else scale_money(data, 1.0 / factor)
+    unit = scenario.units.money
+    return data if MONEY_FACTORS[unit] == 1.0 else scale_money(data, lambda v: from_wan(v, unit))
 
 
 def dump_scenario(scenario: Scenario, fmt: str = "yaml") -> str:

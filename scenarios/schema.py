@@ -1,24 +1,56 @@
-"""The scenario a planner writes (CONTRACT.md), as pydantic models.
+"""The scenario a planner writes (README "The scenario file"), as pydantic models.
 
-Every field carries its unit in the description. Money is in the scenario's money unit in the
-file and in 万元 once loaded (`scenarios.loading` converts the fields named in `MONEY_FIELDS`).
-Cross-field rules that a planner can get wrong are checked here, so the optimiser can trust
-what it gets.
+Every field carries its unit in the description and a range on both sides (README "Limits"):
+a number outside it is a planner's slip, and an unbounded one could overflow the LP. Money is
+in the scenario's money unit in the file and in 万元 once loaded (`scenarios.loading` converts
+the fields named in `MONEY_FIELDS` with `to_wan`). Rules between fields are functions in
+`scenarios.consistency`, called by the model validators here and by the loader, which reports
+them in the same pass as the field problems.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from scenarios.base import StrictModel
+from scenarios.consistency import model_messages
 from scenarios.simulation import MONEY_FIELDS as SIMULATION_MONEY_FIELDS
 from scenarios.simulation import SimulationSettings
 
 MoneyUnit = Literal["元", "万元", "亿元"]
-#: 万元 per one unit of each money unit.
+#: 万元 per one unit of each money unit (the only table of money units; use `to_wan` / `from_wan`).
 MONEY_FACTORS: dict[str, float] = {"元": 1e-4, "万元": 1.0, "亿元": 1e4}
+
+#: Largest money amount in any field of the plan sections, in the file's unit (checked again in 万元).
+MAX_MONEY = 1e14
+#: Largest money amount once converted to 万元 (10^14 元, far above any bank's book).
+MAX_MONEY_WAN = 1e10
+#: Most clients (户) in any count field.
+MAX_CLIENTS = 1_000_000_000
+#: Most variants in one scenario (each is validated as a whole scenario).
+MAX_VARIANTS = 50
+#: Most outlets of one branch, and most client managers of one branch.
+MAX_OUTLETS, MAX_MANAGERS = 100_000, 1_000_000
+
+
+def to_wan(amount: float, unit: str) -> float:
+    """amount × 万元-per-unit: an amount in `unit` (元 / 万元 / 亿元) expressed in 万元."""
+    return amount * MONEY_FACTORS[unit]
+
+
+def from_wan(amount: float, unit: str) -> float:
+    """amount ÷ 万元-per-unit: an amount in 万元 expressed in `unit` (the inverse of `to_wan`)."""
+    return amount / MONEY_FACTORS[unit]
+
+
+def raise_broken_rules(model: BaseModel, section: str) -> None:
+    """Raise one pydantic error listing every cross-field rule of `section` the model breaks."""
+    messages = model_messages(model, section)
+    if messages:
+        raise PydanticCustomError("cross_field", "{message}", {"message": "; ".join(messages)})
 
 PresetName = Literal["two_not_lower", "three_not_lower", "two_increase_two_control", "custom"]
 RuleName = Literal[
@@ -50,7 +82,7 @@ class Regulation(StrictModel):
         description="per-rule overrides; with preset custom, only the rules listed here apply",
     )
     micro_threshold: float | None = Field(
-        None, gt=0, description="single-client credit limit of a micro loan, money unit (default by preset: 500万 / 1000万)"
+        None, gt=0, le=MAX_MONEY, description="single-client credit limit of a micro loan, money unit (default by preset: 500万 / 1000万)"
     )
     npl_tolerance_pp: float = Field(
         0.03, ge=0, le=0.5, description="两增两控 asset-quality tolerance: micro NPL ≤ all-loan NPL + this (share, 0.03 = 3 pp)"
@@ -60,33 +92,29 @@ class Regulation(StrictModel):
 class DepartmentTargets(StrictModel):
     """The department's own bank-wide targets, on top of the regulatory floors."""
 
-    micro_loan_increment: float | None = Field(None, ge=0, description="explicit plan-year micro-loan increment target, money unit")
-    micro_client_increment: float | None = Field(None, ge=0, description="explicit plan-year gross new micro clients target, 户")
+    micro_loan_increment: float | None = Field(None, ge=0, le=MAX_MONEY, description="explicit plan-year micro-loan increment target, money unit")
+    micro_client_increment: float | None = Field(None, ge=0, le=MAX_CLIENTS, description="explicit plan-year gross new micro clients target, 户")
     buffer: float = Field(0.0, ge=0, le=5.0, description="target = floor × (1 + buffer) where no explicit number is given")
 
 
 class Bank(StrictModel):
     """Bank-wide figures at the end of the year before the plan year."""
 
-    all_loans_prev: float = Field(..., gt=0, description="L0 各项贷款余额, money unit")
-    all_loan_increment_plan: float = Field(..., description="ΔL 全行信贷增量目标 for the plan year, money unit")
+    all_loans_prev: float = Field(..., gt=0, le=MAX_MONEY, description="L0 各项贷款余额, money unit")
+    all_loan_increment_plan: float = Field(..., ge=-MAX_MONEY, le=MAX_MONEY, description="ΔL 全行信贷增量目标 for the plan year, money unit")
     all_loan_growth_later: float | None = Field(
         None, ge=-0.5, le=2.0, description="all-loan growth rate assumed for the rolling years (default: the plan year's ΔL/L0)"
     )
-    micro_loans_prev: float = Field(..., ge=0, description="M0 小微贷款余额, money unit")
-    micro_loan_increment_prev: float = Field(..., description="ΔM of the previous year, money unit")
-    micro_clients_prev: int = Field(..., ge=0, description="C 小微贷款户数 (borrowers with a balance), 户")
+    micro_loans_prev: float = Field(..., ge=0, le=MAX_MONEY, description="M0 小微贷款余额, money unit")
+    micro_loan_increment_prev: float = Field(..., ge=-MAX_MONEY, le=MAX_MONEY, description="ΔM of the previous year, money unit")
+    micro_clients_prev: int = Field(..., ge=0, le=MAX_CLIENTS, description="C 小微贷款户数 (borrowers with a balance), 户")
     micro_client_attrition: float = Field(..., ge=0, le=1, description="share of micro clients that leave in a year")
     approval_rate_prev: float | None = Field(None, ge=0, le=1, description="申贷获得率 of the previous year, optional")
     npl_ratio: float | None = Field(None, ge=0, le=1, description="all-loan NPL ratio, optional (两增两控 tolerance base)")
 
     @model_validator(mode="after")
     def _micro_within_all(self) -> "Bank":
-        if self.micro_loans_prev > self.all_loans_prev:
-            raise ValueError(
-                f"micro_loans_prev must not exceed all_loans_prev, since all loans include micro loans "
-                f"(got {self.micro_loans_prev} > {self.all_loans_prev})"
-            )
+        raise_broken_rules(self, "bank")
         return self
 
 
@@ -99,9 +127,7 @@ class CycleWeights(StrictModel):
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> "CycleWeights":
-        total = self.outlets + self.client_managers + self.market_potential
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"weights must sum to 1 (got {total:g})")
+        raise_broken_rules(self, "cycle.weights")
         return self
 
 
@@ -110,14 +136,14 @@ class Cycle(StrictModel):
 
     start_year: int = Field(..., ge=2000, le=2100, description="first year of the cycle")
     horizon_years: int = Field(..., ge=3, le=5, description="length of the cycle, 3–5 years")
-    micro_client_target: int = Field(..., ge=0, description="bank-wide new micro clients over the cycle, 户")
+    micro_client_target: int = Field(..., ge=0, le=MAX_CLIENTS, description="bank-wide new micro clients over the cycle, 户")
     weights: CycleWeights = CycleWeights()
 
 
 class Capacity(StrictModel):
     """What a branch can do in a year."""
 
-    new_clients_per_micro_client_manager: float = Field(..., gt=0, description="new micro clients one micro client manager can bring in a year, 户")
+    new_clients_per_micro_client_manager: float = Field(..., gt=0, le=100_000, description="new micro clients one micro client manager can bring in a year, 户")
     max_change: float = Field(0.5, gt=0, le=10, description="year-to-year change of a branch's target, share of its capacity")
 
 
@@ -131,8 +157,7 @@ class Risk(StrictModel):
 
     @model_validator(mode="after")
     def _band_ordered(self) -> "Risk":
-        if self.book_change_min > self.book_change_max:
-            raise ValueError(f"book_change_min must be ≤ book_change_max (got {self.book_change_min} > {self.book_change_max})")
+        raise_broken_rules(self, "risk")
         return self
 
 
@@ -149,29 +174,23 @@ class Branch(StrictModel):
 
     id: str = Field(..., min_length=1, max_length=64, description="unique branch id")
     name: str = Field(..., min_length=1, max_length=200, description="branch name")
-    outlets: int = Field(..., ge=0, description="outlets (网点)")
-    client_managers: int = Field(..., ge=0, description="client managers (客户经理)")
-    micro_client_managers: int = Field(..., ge=0, description="client managers dedicated to micro lending")
-    micro_clients: int = Field(..., ge=0, description="micro borrowers with a balance, 户")
-    micro_loans: float = Field(..., ge=0, description="micro-loan balance, money unit")
-    achieved_clients: int = Field(..., ge=0, description="new micro clients since the cycle began, 户")
-    long_term_target: int | None = Field(None, ge=0, description="cycle target, 户; empty → computed from outlets and client managers")
-    last_year_target: float | None = Field(None, ge=0, description="last year's new-client target, 户")
-    last_year_actual: float | None = Field(None, ge=0, description="last year's new clients, 户")
-    loan_size_min: float = Field(..., ge=0, description="smallest average new loan per new client, money unit")
-    loan_size_max: float = Field(..., ge=0, description="largest average new loan per new client, money unit")
+    outlets: int = Field(..., ge=0, le=MAX_OUTLETS, description="outlets (网点)")
+    client_managers: int = Field(..., ge=0, le=MAX_MANAGERS, description="client managers (客户经理)")
+    micro_client_managers: int = Field(..., ge=0, le=MAX_MANAGERS, description="client managers dedicated to micro lending")
+    micro_clients: int = Field(..., ge=0, le=MAX_CLIENTS, description="micro borrowers with a balance, 户")
+    micro_loans: float = Field(..., ge=0, le=MAX_MONEY, description="micro-loan balance, money unit")
+    achieved_clients: int = Field(..., ge=0, le=MAX_CLIENTS, description="new micro clients since the cycle began, 户")
+    long_term_target: int | None = Field(None, ge=0, le=MAX_CLIENTS, description="cycle target, 户; empty → computed from outlets and client managers")
+    last_year_target: float | None = Field(None, ge=0, le=MAX_CLIENTS, description="last year's new-client target, 户")
+    last_year_actual: float | None = Field(None, ge=0, le=MAX_CLIENTS, description="last year's new clients, 户")
+    loan_size_min: float = Field(..., ge=0, le=MAX_MONEY, description="smallest average new loan per new client, money unit")
+    loan_size_max: float = Field(..., ge=0, le=MAX_MONEY, description="largest average new loan per new client, money unit")
     npl_ratio: float = Field(0.0, ge=0, le=1, description="micro NPL ratio of the branch")
-    market_potential: float | None = Field(None, ge=0, description="optional market-potential score (e.g. registered small firms)")
+    market_potential: float | None = Field(None, ge=0, le=1e12, description="optional market-potential score (e.g. registered small firms)")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Branch":
-        if self.micro_client_managers > self.client_managers:
-            raise ValueError(
-                f"micro_client_managers must be ≤ client_managers "
-                f"(got {self.micro_client_managers} > {self.client_managers})"
-            )
-        if self.loan_size_min > self.loan_size_max:
-            raise ValueError(f"loan_size_min must be ≤ loan_size_max (got {self.loan_size_min} > {self.loan_size_max})")
+        raise_broken_rules(self, "branches.*")
         return self
 
 
@@ -179,7 +198,7 @@ class Variant(StrictModel):
     """A policy option compared with the base scenario: a patch merged into it."""
 
     name: str = Field(..., min_length=1, max_length=100)
-    description: str = ""
+    description: str = Field("", max_length=2000)
     patch: dict = Field(default_factory=dict, description="keys merged into the base scenario")
 
 
@@ -198,7 +217,7 @@ class Scenario(StrictModel):
     policy: Policy = Policy()
     branches: list[Branch] = Field(..., min_length=1, max_length=50_000, description="the branch table, inline or a CSV/XLSX path")
     simulation: SimulationSettings = SimulationSettings()
-    variants: list[Variant] = Field(default_factory=list)
+    variants: list[Variant] = Field(default_factory=list, max_length=MAX_VARIANTS, description="policy options to compare, at most 50")
 
     @field_validator("branches", mode="before")
     @classmethod
@@ -209,17 +228,7 @@ class Scenario(StrictModel):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Scenario":
-        ids = [b.id for b in self.branches]
-        seen: set[str] = set()
-        for b_id in ids:
-            if b_id in seen:
-                raise ValueError(f"branch ids must be unique (got {b_id!r} twice)")
-            seen.add(b_id)
-        end = self.cycle.start_year + self.cycle.horizon_years - 1
-        if not self.cycle.start_year <= self.plan_year <= end:
-            raise ValueError(
-                f"plan_year must lie inside the cycle {self.cycle.start_year}–{end} (got {self.plan_year})"
-            )
+        raise_broken_rules(self, "")
         return self
 
     @property

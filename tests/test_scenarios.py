@@ -93,7 +93,7 @@ BAD_FILES = [
     pytest.param("missing.yaml", None, "no such file", id="missing file"),
     pytest.param("s.json", '{"name": "x",\n "plan_year": }', "JSON syntax error", id="JSON syntax error"),
     pytest.param("big.yaml", "BIG", "too large", id="a 200 MB file is refused before reading"),
-    pytest.param("bin.yaml", b"\xff\xfe\x00garbage", "not UTF-8", id="binary file"),
+    pytest.param("bin.yaml", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8", id="binary file"),
 ]
 
 
