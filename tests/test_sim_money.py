@@ -37,6 +37,7 @@ def card(**overrides) -> dict:
         (360, 100 * 30 * 0.072 / 360, 100 * 30 * 0.035 / 360),   # 0.6 and 0.291666…
         (365, 100 * 30 * 0.072 / 365, 100 * 30 * 0.035 / 365),   # 0.591781 and 0.287671
     ],
+    ids=["basis-360", "basis-365"],
 )
 def test_interest_and_funding_cost_on_the_day_count_basis(basis, interest, funding):
     """100 drawn on day 3 (t = 3.5), repaid on day 33 (t = 33.5): end-of-day balances of 100 on days 3–32.

@@ -1,0 +1,279 @@
+"""Mutation check: would the tests notice a wrong rule? A measurement run by hand, never in the suite.
+
+Each row of `MUTATIONS` is a one-line change to the source (file, exact old text, new text, why).
+For each, a temporary copy of the repository gets that one change, then its test files run with
+`pytest -x -q`; a mutation is *caught* when they fail and *survived* when they pass. The copy is
+`git archive` of a commit (default HEAD) — the working tree in /work/main is never touched — or,
+with `--working-tree`, the tracked and new files as they are now (to try uncommitted tests).
+
+usage: .venv/bin/python bench/mutations.py                       # every mutation, against HEAD
+       .venv/bin/python bench/mutations.py --only ccf --only loss  # names containing "ccf" or "loss"
+       .venv/bin/python bench/mutations.py --tests tests/test_sim_money.py   # other test files
+       .venv/bin/python bench/mutations.py --list                  # the table, nothing run
+
+Adding a mutation: append a `Mutation(...)` row (to `PLAN_MUTATIONS` for the plan engine, with
+its own `tests`). `old` must occur exactly once in the file (widen it with neighbouring text if
+needed; a row whose text is gone is reported as `stale`, so the table cannot rot silently).
+Exit status: 0 when every mutation is caught, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: The simulation's test files (a mutation row may name others).
+SIMULATION_TESTS: tuple[str, ...] = (
+    "tests/test_sim_money.py",
+    "tests/test_sim_counter.py",
+    "tests/test_sim_seasonality.py",
+    "tests/test_revolving_credit.py",
+    "tests/test_runner.py",
+    "tests/test_sim_cli.py",
+)
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """A one-line change to a source file, and the test files that should notice it."""
+
+    name: str                      # short, unique, used by --only
+    file: str                      # path inside the repository
+    old: str                       # exact text, occurring once in the file
+    new: str                       # its replacement
+    why: str                       # the wrong rule it plants
+    tests: tuple[str, ...] = SIMULATION_TESTS
+    listed: bool = False           # one of the changes listed in issue 8
+
+
+RC = "simulate/revolving_credit.py"
+
+#: The simulation's mutations: first those listed in issue 8, then our own.
+SIMULATION_MUTATIONS: list[Mutation] = [
+    Mutation("ccf-numerator-without-drawn", RC,
+             "ccf = sum(d.ead - d.reference_balance for d in defaults) / undrawn",
+             "ccf = sum(d.ead for d in defaults) / undrawn",
+             "CCF numerator Σ EAD instead of Σ(EAD − drawn)", listed=True),
+    Mutation("funding-cost-365-basis", RC,
+             "return self.card.funding_rate / self.card.day_count_basis",
+             "return self.card.funding_rate / DAYS_PER_YEAR",
+             "funding cost on a 365-day basis whatever the scenario says", listed=True),
+    Mutation("loss-without-lgd", RC,
+             "loss = ead * params.card.default.lgd",
+             "loss = ead",
+             "loss = EAD (LGD forgotten)", listed=True),
+    Mutation("review-raises-twice-as-much", RC,
+             "return max(limit, min(limit_max, limit * (1 + raise_by)))",
+             "return max(limit, min(limit_max, limit * (1 + 2 * raise_by)))",
+             "a limit review raising by 2 × raise_by", listed=True),
+    Mutation("seasonality-ignored", RC,
+             "rate = per_day * params.season(month_of_day[month_start])",
+             "rate = per_day",
+             "the monthly multipliers of the draw rate ignored", listed=True),
+    Mutation("cut-below-the-balance", RC,
+             "return max(balance, limit * (1 - cut_by))",
+             "return limit * (1 - cut_by)",
+             "a limit cut that may go below the balance", listed=True),
+    # -- our own ---------------------------------------------------------------------------------
+    Mutation("interest-365-basis", RC,
+             "return self.card.annual_rate / self.card.day_count_basis",
+             "return self.card.annual_rate / DAYS_PER_YEAR",
+             "interest on a 365-day basis whatever the scenario says"),
+    Mutation("ccf-denominator-without-drawn", RC,
+             "undrawn = sum(d.reference_limit - d.reference_balance for d in defaults)",
+             "undrawn = sum(d.reference_limit for d in defaults)",
+             "CCF denominator Σ limit instead of Σ(limit − drawn)"),
+    Mutation("ccf-reference-at-default", RC,
+             "reference_balance=tally.balance_at_start[account],",
+             "reference_balance=book.balance_days[account] * 0,",
+             "CCF drawn balance taken as 0 instead of the balance at the start of measurement"),
+    Mutation("review-raise-uncapped", RC,
+             "return max(limit, min(limit_max, limit * (1 + raise_by)))",
+             "return max(limit, limit * (1 + raise_by))",
+             "a raise not capped at limit.max"),
+    Mutation("review-cuts-twice-as-much", RC,
+             "return max(balance, limit * (1 - cut_by))",
+             "return max(balance, limit * (1 - 2 * cut_by))",
+             "a limit review cutting by 2 × cut_by"),
+    Mutation("season-of-the-next-month", RC,
+             "return self.card.seasonality[month - 1]",
+             "return self.card.seasonality[month % 12]",
+             "each month gets the next month's multiplier"),
+    Mutation("counter-wait-survivors-only", RC,
+             "return (tally.wait_minutes + tally.censored_wait_minutes) / tally.counter_visits",
+             "return tally.wait_minutes / tally.counter_visits",
+             "visitors still queueing at the end contribute no wait (survivor bias)"),
+    Mutation("settlement-up-to-the-19th", RC,
+             "book.settle_interest(settlement_day + 1)",
+             "book.settle_interest(settlement_day)",
+             "the settlement on the 20th leaves the 20th's interest for next month"),
+    Mutation("settlement-on-the-21st", "simulate/dates.py",
+             "SETTLEMENT_DAY_OF_MONTH = 20",
+             "SETTLEMENT_DAY_OF_MONTH = 21",
+             "interest settled on the 21st"),
+    Mutation("repayment-accrues-an-extra-day", "simulate/credit_book.py",
+             "self.balance_days[account] += balance * (day - self.last_day[account])\n        self.last_day[account] = day\n        if amount < balance - MONEY_EPSILON:",
+             "self.balance_days[account] += balance * (day + 1 - self.last_day[account])\n        self.last_day[account] = day\n        if amount < balance - MONEY_EPSILON:",
+             "a repayment accrues one end-of-day balance too many"),
+    Mutation("holding-time-halved", RC,
+             "holding_days=_floats(lambda size: g[3].exponential(card.holding_days_mean, size)),",
+             "holding_days=_floats(lambda size: g[3].exponential(card.holding_days_mean / 2, size)),",
+             "drawdowns repaid after half the mean holding time (Little's law)"),
+    Mutation("defaults-ignore-utilisation", RC,
+             "if accept >= math.exp(beta * (utilisation - 1.0)):",
+             "if accept >= math.exp(beta * (0.0 - 1.0)):",
+             "the default hazard does not rise with utilisation"),
+    Mutation("draws-per-day-on-360", RC,
+             "return self.card.draws_per_month * 12 / DAYS_PER_YEAR",
+             "return self.card.draws_per_month * 12 / 360",
+             "monthly draws turned into a daily rate on 360 days"),
+]
+
+#: The plan engine's mutations (optimize/): append rows here, with their own `tests`, e.g.
+#: Mutation("smoothing-dropped", "optimize/…", "old text", "new text", "why", tests=("tests/test_plan_cases.py",)).
+PLAN_MUTATIONS: list[Mutation] = []
+
+MUTATIONS: list[Mutation] = [*SIMULATION_MUTATIONS, *PLAN_MUTATIONS]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    mutation: Mutation
+    result: str          # caught | survived | stale
+    seconds: float
+    detail: str          # the first failing test, or why it is stale
+
+
+def export_tree(target: Path, ref: str | None) -> None:
+    """The repository's files at `ref` (git archive), or its tracked and new files as they are (ref None)."""
+    if ref is not None:
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", ref],
+                                 check=True, capture_output=True).stdout
+        with tempfile.TemporaryFile() as tar_file:
+            tar_file.write(archive)
+            tar_file.seek(0)
+            with tarfile.open(fileobj=tar_file) as tar:
+                tar.extractall(target, filter="data")
+        return
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            check=True, capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = REPO / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+def run_tests(copy: Path, tests: tuple[str, ...]) -> tuple[int, str]:
+    """`pytest -x -q` on `tests` inside the copy; returns (exit code, output)."""
+    env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+        cwd=copy, env=env, capture_output=True, text=True,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def first_failure(output: str) -> str:
+    """The first failing test named in pytest's summary (or the collection error)."""
+    match = re.search(r"^(FAILED|ERROR) (\S+)", output, re.MULTILINE)
+    return match.group(2) if match else output.strip().splitlines()[-1] if output.strip() else ""
+
+
+def check_imports_from(copy: Path) -> None:
+    """Make sure the copy's packages, not the editable install in /work/main, are imported."""
+    env = {**os.environ, "PYTHONPATH": str(copy)}
+    where = subprocess.run([sys.executable, "-c", "import simulate, optimize; print(simulate.__file__)"],
+                           cwd=copy, env=env, check=True, capture_output=True, text=True).stdout.strip()
+    if not Path(where).resolve().is_relative_to(copy.resolve()):
+        raise SystemExit(f"the copy imports simulate from {where}, not from {copy}")
+
+
+def try_mutation(copy: Path, mutation: Mutation) -> Outcome:
+    path = copy / mutation.file
+    original = path.read_text(encoding="utf-8") if path.exists() else ""
+    found = original.count(mutation.old)
+    if found != 1:
+        return Outcome(mutation, "stale", 0.0, f"old text found {found} times in {mutation.file}")
+    path.write_text(original.replace(mutation.old, mutation.new), encoding="utf-8")
+    start = time.perf_counter()
+    try:
+        code, output = run_tests(copy, mutation.tests)
+    finally:
+        path.write_text(original, encoding="utf-8")
+    seconds = time.perf_counter() - start
+    if code == 0:
+        return Outcome(mutation, "survived", seconds, "")
+    detail = first_failure(output)
+    return Outcome(mutation, "caught", seconds, detail if code == 1 else f"pytest exit {code}: {detail}")
+
+
+def print_table(outcomes: list[Outcome]) -> None:
+    print("| mutation | listed in issue 8 | result | first failing test | why |")
+    print("|---|---|---|---|---|")
+    for o in outcomes:
+        m = o.mutation
+        print(f"| `{m.name}` | {'yes' if m.listed else ''} | {o.result} | {o.detail.replace('|', '/')} | {m.why} |")
+    caught = sum(o.result == "caught" for o in outcomes)
+    listed = [o for o in outcomes if o.mutation.listed]
+    print(f"\ncaught {caught} of {len(outcomes)}"
+          + (f"; of the listed ones {sum(o.result == 'caught' for o in listed)} of {len(listed)}" if listed else ""))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="run the mutations whose name contains TEXT (repeatable)")
+    parser.add_argument("--tests", nargs="+", metavar="FILE", help="test files to run instead of each row's own")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--ref", default="HEAD", help="commit to copy (default HEAD)")
+    source.add_argument("--working-tree", action="store_true", help="copy the working tree's tracked and new files")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the unmutated run")
+    parser.add_argument("--list", action="store_true", help="print the mutations and exit")
+    args = parser.parse_args()
+
+    chosen = [m for m in MUTATIONS if not args.only or any(text in m.name for text in args.only)]
+    if args.tests:
+        chosen = [Mutation(m.name, m.file, m.old, m.new, m.why, tuple(args.tests), m.listed) for m in chosen]
+    if args.list:
+        for m in chosen:
+            print(f"{m.name:40} {m.file:32} {m.why}")
+        return
+    if not chosen:
+        raise SystemExit("no mutation matches --only")
+
+    with tempfile.TemporaryDirectory(prefix="microplan-mutations-") as tmp:
+        copy = Path(tmp)
+        export_tree(copy, None if args.working_tree else args.ref)
+        check_imports_from(copy)
+        label = "the working tree" if args.working_tree else args.ref
+        if not args.no_baseline:
+            tests = tuple(dict.fromkeys(t for m in chosen for t in m.tests))
+            code, output = run_tests(copy, tests)
+            if code != 0:
+                print(output[-3000:])
+                raise SystemExit(f"the unmutated tests fail on {label}: fix them first")
+            print(f"baseline ({label}): {len(tests)} test files pass unmutated\n")
+        outcomes = []
+        for mutation in chosen:
+            outcome = try_mutation(copy, mutation)
+            print(f"{outcome.result:8} {outcome.seconds:5.1f} s  {mutation.name}  {outcome.detail}", flush=True)
+            outcomes.append(outcome)
+    print()
+    print_table(outcomes)
+    sys.exit(0 if all(o.result == "caught" for o in outcomes) else 1)
+
+
+if __name__ == "__main__":
+    main()
