@@ -1,5 +1,7 @@
 """Simulation models (SimPy) and the Monte Carlo runner.
 
+The revolving-credit model's maths, metrics and sources: docs/simulation.md.
+
 Modules:
 
 - `revolving_credit` — the businessman card's revolving loan (生意人卡循环贷): a card portfolio
