@@ -26,12 +26,18 @@ from optimize.check import Breach, Resolution, check_plan
 from optimize.plan import Plan, make_plan
 from scenarios import Scenario, load_scenario
 from scenarios.generate import synthetic_bank
-from scenarios.loading import scale_money, scenario_from_dict
+from scenarios.loading import scenario_from_dict, scenario_to_dict
 
 BUNDLED = ("city-2014", "city-2016", "city-2019")
 POLICIES = ("catch_up", "ratchet", "proportional")
 #: The rule the engine does not enforce yet (another change adds it to the LP).
 NEW_SMOOTHING_RULE = "smoothing_from_last_year"
+
+
+def in_yi_yuan(scenario: Scenario) -> dict:
+    """The scenario as a raw mapping written in 亿元 (the same bank, every money field ÷ 10,000)."""
+    relabelled = Scenario.model_validate({**scenario.model_dump(), "units": {"money": "亿元"}})
+    return scenario_to_dict(relabelled)
 
 
 def targets_frame(rows: list[tuple[str, int, float, float]]) -> pd.DataFrame:
@@ -351,12 +357,11 @@ def test_checker_accepts_the_engines_plans_of_generated_banks(n: int, seed: int,
 
 
 def test_checker_reads_a_plan_in_yi_yuan(tmp_path: Path) -> None:
-    """city-2014 with money in 亿元: the JSON prints 2 decimals of 亿元 (100 万元 apart), still accepted."""
-    raw = scale_money(json.loads(json.dumps(load_scenario("city-2014").model_dump(mode="json"))), 1e-4)
-    raw["units"] = {"money": "亿元"}
+    """city-2014 with money in 亿元: the JSON's loans are printed in 亿元, to 0.01 亿元 (100 万元) or finer."""
+    raw = in_yi_yuan(load_scenario("city-2014"))
     scenario, plan = engine_plan(json.dumps(raw, ensure_ascii=False), "ratchet")
     plan_file = read_plan(round_trip(plan, "json", tmp_path), "亿元")
-    assert plan_file.money_unit == "亿元" and plan_file.resolution.loans == pytest.approx(100.0)
+    assert plan_file.money_unit == "亿元" and plan_file.resolution.loans <= 100.0
     plan_year = plan_file.targets[plan_file.targets["year"] == 2014]
     assert plan_year["target_loan_increment"].sum() == pytest.approx(plan.totals()["target_loan_increment"], abs=36 * 50)
     assert_checker_agrees(scenario, plan, tmp_path / "plan.json")
@@ -431,8 +436,7 @@ def test_edited_loan_below_the_band(lang: str, tmp_path: Path) -> None:
 
 def test_edited_workbook_in_yi_yuan_converts_money(tmp_path: Path) -> None:
     """Money in 亿元: B1's loans typed as 0.05 亿元 = 500 万元 → the band (600 万元) is 100 万元 short."""
-    raw = scale_money(one_year_raw(), 1e-4)
-    raw["units"] = {"money": "亿元"}
+    raw = in_yi_yuan(build(one_year_raw()))
     breaches = check_file(edited_workbook(tmp_path, "zh", {("B1", "loans"): 0.05}, raw), raw)
     assert found(breaches) == {("loan_band", 2014, "B1", "min", 100.0)}
 
@@ -504,8 +508,7 @@ def test_cli_exit_1_names_rule_year_branch_and_amount(cli, tmp_path: Path) -> No
 
 def test_cli_reports_money_in_the_scenarios_unit(cli, tmp_path: Path) -> None:
     """The loan band 100 万元 short is 0.01 亿元 in a 亿元 scenario."""
-    raw = scale_money(one_year_raw(), 1e-4)
-    raw["units"] = {"money": "亿元"}
+    raw = in_yi_yuan(build(one_year_raw()))
     path = edited_workbook(tmp_path, "zh", {("B1", "loans"): 0.05}, raw)
     result = cli("check", write_raw(raw, tmp_path), path, "--format", "json")
     assert result.code == 1
