@@ -363,21 +363,18 @@ def share_of(column: np.ndarray) -> np.ndarray:
 
 
 def split_shares(scenario: Scenario, free: np.ndarray) -> np.ndarray:
-    """w_o·outlets/Σoutlets + w_m·cm/Σcm + w_p·potential/Σpotential over the `free` branches (0 elsewhere)."""
+    """w_o·outlets/Σoutlets + w_m·cm/Σcm + w_p·potential/Σpotential, the sums over the `free` branches (0 elsewhere)."""
     w = scenario.cycle.weights
-    branches = [b for b, f in zip(scenario.branches, free) if f]
     result = np.zeros(len(scenario.branches))
-    if not branches:
+    if not free.any():
         return result
-    parts = np.zeros(len(branches))
     for weight, column in (
-        (w.outlets, [b.outlets for b in branches]),
-        (w.client_managers, [b.client_managers for b in branches]),
-        (w.market_potential, [b.market_potential or 0.0 for b in branches]),
+        (w.outlets, [b.outlets for b in scenario.branches]),
+        (w.client_managers, [b.client_managers for b in scenario.branches]),
+        (w.market_potential, [b.market_potential or 0.0 for b in scenario.branches]),
     ):
         if weight > 0:
-            parts += weight * share_of(np.array(column, dtype=float))
-    result[free] = parts
+            result[free] += weight * share_of(np.array(column, dtype=float)[free])
     return result
 
 
