@@ -1,12 +1,16 @@
-"""The `microplan` command line (CONTRACT.md): scenarios, validate, plan, simulate.
+"""The `microplan` command line (README "The CLI"): scenarios, validate, plan, simulate.
 
-Exit codes: 0 done and every rule met; 1 a plan was produced but some rule could not be met;
-2 bad input or usage (one line per problem on stderr, no traceback); anything else is a bug.
+Exit codes (README, `api.errors`): 0 done and every rule met; 1 a plan was produced but some
+rule could not be met; 2 bad input or usage (one line per problem on stderr, no traceback);
+3 a bug; 4 the output could not be written; 128 + n stopped by signal n. Text from input files
+is printed as text: no rich markup is interpreted in it and control characters are escaped.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import sys
 from enum import Enum
 from pathlib import Path
@@ -16,6 +20,8 @@ import typer
 import yaml
 
 from api.cli_common import EXIT_OK, EXIT_RELAXED, fail, load_or_exit, write_output
+from api.errors import run
+from scenarios.text import printable
 
 if TYPE_CHECKING:
     from optimize.plan import Plan
@@ -69,9 +75,11 @@ def scenarios_list(ctx: typer.Context) -> None:
         return
     from scenarios import bundled_names, load_scenario
 
+    lines = []
     for name in bundled_names():
         s = load_scenario(name)
-        print(f"{name:<12} {s.plan_year}  {s.regulation.preset:<26} {len(s.branches):>3} branches  {s.name}")
+        lines.append(f"{name:<12} {s.plan_year}  {s.regulation.preset:<26} {len(s.branches):>3} branches  {printable(s.name)}\n")
+    write_output("".join(lines), None)
 
 
 @scenarios_app.command("show")
@@ -84,7 +92,7 @@ def scenarios_show(
 
     if name not in bundled_names():
         fail([f"{name}: no such bundled scenario; bundled: {', '.join(bundled_names())}"])
-    sys.stdout.write(dump_scenario(load_or_exit(name), format.value))
+    write_output(dump_scenario(load_or_exit(name), format.value), None)
 
 
 @scenarios_app.command("schema")
@@ -92,7 +100,7 @@ def scenarios_schema() -> None:
     """Print the scenario's JSON Schema (for editors that validate YAML / JSON)."""
     from scenarios.schema import Scenario
 
-    print(json.dumps(Scenario.model_json_schema(), ensure_ascii=False, indent=2))
+    write_output(json.dumps(Scenario.model_json_schema(), ensure_ascii=False, indent=2) + "\n", None)
 
 
 @scenarios_app.command("generate")
@@ -117,7 +125,7 @@ def scenarios_generate(
 def validate(file: Annotated[str, typer.Argument(help="scenario file (YAML / JSON) or bundled name")]) -> None:
     """Check a scenario: print `ok` and exit 0, or print every problem and exit 2."""
     load_or_exit(file)
-    print("ok")
+    write_output("ok\n", None)
 
 
 @app.command("plan")
@@ -133,58 +141,112 @@ def plan(
     from api import reports
     from optimize.plan import make_plan
 
-    scenario = load_or_exit(source)
-    result = make_plan(scenario, policy.value if policy else None, engine.value)
     fmt = format
+    if fmt == PlanFormat.xlsx and out is None:
+        fail(["--out: --format xlsx needs a file to write (got no --out)"])
+    scenario = load_or_exit(source, out)
+    result = make_plan(scenario, policy.value if policy else None, engine.value)
     if out is not None and out.suffix.lower() == ".xlsx" and fmt == PlanFormat.table:
-        print_plan_table(result, lang.value)
+        write_output(plan_table_text(result, lang.value, terminal=stdout_is_terminal()), None)
         write_output(reports.plan_xlsx(result, lang.value), out)
-        print(f"written: {out}", file=sys.stderr)
+        print(f"written: {printable(str(out))}", file=sys.stderr)
     elif fmt == PlanFormat.table:
-        print_plan_table(result, lang.value)
+        write_output(plan_table_text(result, lang.value, terminal=out is None and stdout_is_terminal()), out)
     elif fmt == PlanFormat.json:
-        write_output(json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n", out)
+        write_output(plan_json_text(result.to_json()), out)
     elif fmt == PlanFormat.csv:
         write_output(reports.plan_csv(result, lang.value if lang == Lang.zh and out is None else "en"), out)
     else:
-        if out is None:
-            fail(["--out: --format xlsx needs a file to write (got no --out)"])
         write_output(reports.plan_xlsx(result, lang.value), out)
-        print(f"written: {out}", file=sys.stderr)
+        print(f"written: {printable(str(out))}", file=sys.stderr)
     raise typer.Exit(EXIT_RELAXED if result.status == "relaxed" else EXIT_OK)
 
 
+def plan_json_text(data: dict) -> str:
+    """The plan as JSON; NaN or infinity cannot be written as JSON, so one found is a bug (exit 3)."""
+    try:
+        return json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    except ValueError:
+        raise ValueError(f"the plan holds a non-finite number at {non_finite_path(data)}, "
+                         "which JSON cannot carry; no output written") from None
+
+
+def non_finite_path(data: object, path: str = "") -> str:
+    """Dotted path of the first NaN / ±inf in nested dicts and lists (for the error line)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return path or "(top)"
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        found = non_finite_path(value, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return ""
+
+
 def print_plan_table(result: Plan, lang: str) -> None:
-    """The plan as a terminal table: floors, branch targets, diagnostics."""
+    """The plan as a terminal table on stdout (see `plan_table_text`)."""
+    write_output(plan_table_text(result, lang, terminal=stdout_is_terminal()), None)
+
+
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal (colours on) rather than a file or a pipe."""
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def plan_table_text(result: Plan, lang: str, terminal: bool = False) -> str:
+    """The plan as a terminal table: floors, branch targets, diagnostics.
+
+    Names and messages come from the scenario file, so they enter rich as `Text` or escaped,
+    never as markup (`[/]` in a branch name is printed, not parsed), with control characters
+    escaped; colours only when stdout is a terminal.
+    """
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from api.reports import branch_frame
 
-    console = Console(width=max(Console().width, 160))
+    def safe(value: object) -> str:
+        return escape(printable(str(value)))
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=max(Console().width, 160), force_terminal=terminal,
+                      color_system="auto" if terminal else None, highlight=False)
     data = result.to_json()
     unit = data["money_unit"]
     loan_floor = data["floors"]["micro_loan_increment"]
     client_floor = data["floors"]["micro_client_increment"]
-    console.print(f"[bold]{data['scenario']}[/bold] — plan year {data['plan_year']}, policy {data['policy']}, status [bold]{data['status']}[/bold]")
-    console.print(f"floor micro-loan increment: {loan_floor['value']:,.2f} {unit} (rule: {loan_floor['binding_rule'] or '—'}; rules {loan_floor['rules'] or '—'})")
-    console.print(f"floor micro-client increment: {client_floor['value']:,.0f} 户 (rule: {client_floor['binding_rule'] or '—'}; rules {client_floor['rules'] or '—'})")
+    console.print(f"[bold]{safe(data['scenario'])}[/bold] — plan year {data['plan_year']}, policy {safe(data['policy'])}, status [bold]{safe(data['status'])}[/bold]")
+    console.print(f"floor micro-loan increment: {loan_floor['value']:,.2f} {unit} (rule: {safe(loan_floor['binding_rule'] or '—')}; rules {safe(loan_floor['rules'] or '—')})")
+    console.print(f"floor micro-client increment: {client_floor['value']:,.0f} 户 (rule: {safe(client_floor['binding_rule'] or '—')}; rules {safe(client_floor['rules'] or '—')})")
     console.print(f"plan totals: {data['totals']['target_clients']:,.0f} new clients, {data['totals']['target_loan_increment']:,.2f} {unit} loan increment")
     frame = branch_frame(result, lang)
     table = Table(show_lines=False, header_style="bold")
     for col in frame.columns:
-        table.add_column(str(col), justify="left" if frame[col].dtype == object else "right")
+        table.add_column(Text(str(col)), justify="right" if pd_is_numeric(frame[col]) else "left")
     for row in frame.itertuples(index=False):
-        table.add_row(*[f"{(v if abs(v) >= 0.05 else 0.0):,.1f}" if isinstance(v, float) else str(v) for v in row])
+        table.add_row(*[Text(f"{(v if abs(v) >= 0.05 else 0.0):,.1f}" if isinstance(v, float) else printable(str(v))) for v in row])
     console.print(table)
     for message in data["diagnostics"]["messages"]:
-        console.print(f"• {message}")
+        console.print(Text(f"• {printable(str(message))}"))
     for v in data["violations"][:20]:
         unit_word = unit if v["quantity"] == "loans" else "户"
-        where = f" {v['branch']}" if "branch" in v else ""
-        console.print(f"[red]short[/red] {v['rule']}{where} {v['year']}: {v['shortfall']:,.2f} {unit_word}")
+        where = f" {safe(v['branch'])}" if "branch" in v else ""
+        console.print(f"[red]short[/red] {safe(v['rule'])}{where} {v['year']}: {v['shortfall']:,.2f} {unit_word}")
     if len(data["violations"]) > 20:
         console.print(f"… {len(data['violations']) - 20} more (see --format json)")
+    return buffer.getvalue()
+
+
+def pd_is_numeric(column: object) -> bool:
+    """Whether a frame column holds numbers (right-aligned in the table)."""
+    import pandas as pd
+
+    return bool(pd.api.types.is_numeric_dtype(column))
 
 
 def register_optional_commands() -> None:
@@ -205,17 +267,8 @@ register_optional_commands()
 
 
 def main() -> None:
-    """Console-script entry: run the app; any unexpected error is one line, never a traceback."""
-    try:
-        app()
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        raise SystemExit(130) from None
-    except Exception as exc:  # noqa: BLE001 — the last line of defence: no traceback reaches a planner
-        print(f"microplan: internal error: {type(exc).__name__}: {exc} (please report this)", file=sys.stderr)
-        raise SystemExit(3) from None
+    """Console-script entry: run the app through `api.errors.run` (one line per problem, exit codes)."""
+    run(app)
 
 
 if __name__ == "__main__":

@@ -1,43 +1,47 @@
-"""Helpers shared by the CLI commands: loading with planner-readable errors, writing outputs."""
+"""Helpers shared by the CLI commands: loading with planner-readable errors, writing outputs.
+
+Bad input prints one line per problem (`api.errors.say`) and exits 2 at once, so a command
+behaves the same inside or outside `api.errors.run`; files go through `api.writing` (atomic,
+neutralised).
+"""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import NoReturn
 
-from scenarios import Problem, Scenario, ScenarioError, load_scenario
+from api.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_RELAXED, BadInput, say
+from api.writing import out_target_problems, write_output as _write_output
+from scenarios import Problem, Scenario, ScenarioError
+from scenarios.loading import load_scenario_with_files
 
-EXIT_OK, EXIT_RELAXED, EXIT_BAD_INPUT = 0, 1, 2
+__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "EXIT_RELAXED", "fail", "load_or_exit", "write_output"]
 
 
 def fail(problems: list[Problem] | list[str]) -> NoReturn:
     """Print one line per problem on stderr and exit 2 (bad input)."""
     for problem in problems:
-        print(str(problem), file=sys.stderr)
+        say(str(problem))
     raise SystemExit(EXIT_BAD_INPUT)
 
 
-def load_or_exit(source: str) -> Scenario:
-    """Load a scenario file or bundled name; on bad input print the problems and exit 2."""
+def load_or_exit(source: str, out: Path | None = None) -> Scenario:
+    """Load a scenario file or bundled name; with `out`, also check that `out` can be written
+    and is not one of the scenario's own files (ScenarioError / BadInput: exit 2)."""
+    if out is not None and (early := out_target_problems(out)):
+        fail(early)
     try:
-        return load_scenario(source)
+        scenario, files = load_scenario_with_files(source)
     except ScenarioError as exc:
         fail(exc.problems)
+    if out is not None and (problems := out_target_problems(out, files)):
+        fail(problems)
+    return scenario
 
 
 def write_output(text: str | bytes, out: Path | None) -> None:
-    """Write to `out` (parents created) or, for text, to stdout."""
-    if out is None:
-        if isinstance(text, bytes):
-            fail(["--out: binary output needs a file to write (got no --out)"])
-        sys.stdout.write(text)
-        return
+    """Write to `out` (atomically: all or nothing) or, for text, to stdout; an unusable target exits 2."""
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            out.write_bytes(text)
-        else:
-            out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        fail([f"{out}: --out: cannot write ({exc.strerror})"])
+        _write_output(text, out)
+    except BadInput as exc:
+        fail(exc.lines)

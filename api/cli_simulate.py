@@ -1,7 +1,9 @@
-"""`microplan simulate`: Monte Carlo simulation of a scenario (CONTRACT.md).
+"""`microplan simulate`: Monte Carlo simulation of a scenario (README "Simulation").
 
 Registered by `api.cli` as `app.command("simulate")(simulate_command)`. Bad input exits 2 with one
-line per problem on stderr; the progress bar goes to stderr, the result to stdout or `--out`.
+line per problem on stderr; the progress bar goes to stderr, the result to stdout or `--out`
+(written only once the run is complete: an interrupted run leaves nothing). Options have upper
+bounds (README "Limits"): `--replications` ≤ 100,000, `--workers` ≤ 256.
 """
 
 from __future__ import annotations
@@ -18,8 +20,18 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from api.cli_common import fail, load_or_exit, write_output
+from api.writing import csv_text
+from scenarios.text import printable
+
+#: Most replications one run may ask for (the scenario's `simulation.replications` has the same bound).
+MAX_REPLICATIONS = 100_000
+#: Most local worker processes (simulate.runner.MAX_WORKERS).
+MAX_WORKERS = 256
+#: Largest root seed.
+MAX_SEED = 2**63 - 1
 
 if TYPE_CHECKING:  # simulate.service (SimPy, the runner) is imported only when a simulation runs,
     from simulate.service import SimulationResult  # so `microplan plan` starts faster
@@ -66,16 +78,16 @@ def simulate_command(
     problems = _option_problems(source, model, replications, seed, workers, dask)
     if problems:
         fail(problems)
-    scenario = load_or_exit(source)
+    scenario = load_or_exit(source, out)
     try:
         result = _run_with_progress(scenario, model, replications, seed, workers, dask)
     except (OSError, TimeoutError) as exc:
-        fail([f"{source}: --dask: cannot reach a Dask scheduler at {dask} (got {type(exc).__name__}: {exc})"])
+        fail([f"{source}: --dask: cannot reach a Dask scheduler at {dask} ({printable(str(exc)) or type(exc).__name__})"])
     result = result.in_money_unit(scenario.units.money)
     if format is SimulateFormat.json:
-        text = json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n"
+        text = json.dumps(result.to_json(), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
     elif format is SimulateFormat.csv:
-        text = result.metrics_frame().to_csv()
+        text = csv_text(result.metrics_frame(), index=True)
     else:
         text = render_table(result, title=f"{scenario.name} — {model}")
     write_output(text, out)
@@ -85,18 +97,26 @@ def _option_problems(source: str, model: str, replications: int | None, seed: in
                      workers: int | None, dask: str | None) -> list[str]:
     """One line per bad option, `SOURCE: --option: what is wrong (got VALUE)`."""
     problems = []
+    from simulate.runner import dask_address_problem
     from simulate.service import MODELS
 
     if model not in MODELS:
-        problems.append(f"{source}: --model: unknown model; allowed: {', '.join(MODELS)} (got {model})")
+        problems.append(f"{source}: --model: unknown model; allowed: {', '.join(MODELS)} (got {model!r})")
     if replications is not None and replications < 1:
         problems.append(f"{source}: --replications: must be ≥ 1 (got {replications})")
+    if replications is not None and replications > MAX_REPLICATIONS:
+        problems.append(f"{source}: --replications: must be ≤ {MAX_REPLICATIONS} (got {replications})")
     if seed is not None and seed < 0:
         problems.append(f"{source}: --seed: must be ≥ 0 (got {seed})")
+    if seed is not None and seed > MAX_SEED:
+        problems.append(f"{source}: --seed: must be ≤ 2^63 − 1 (got {seed})")
     if workers is not None and workers < 1:
         problems.append(f"{source}: --workers: must be ≥ 1 (got {workers})")
-    if dask is not None and "://" not in dask:
-        problems.append(f"{source}: --dask: a scheduler address like tcp://host:8786 (got {dask})")
+    if workers is not None and workers > MAX_WORKERS:
+        problems.append(f"{source}: --workers: must be ≤ {MAX_WORKERS} (got {workers})")
+    if dask is not None and (problem := dask_address_problem(dask)):
+        problems.append(f"{source}: --dask: {problem} (got {dask!r})" if "://" in dask
+                        else f"{source}: --dask: {problem} (got {dask})")
     return problems
 
 
@@ -120,7 +140,7 @@ def _run_with_progress(scenario, model: str, replications: int | None, seed: int
 
 def render_table(result: SimulationResult, title: str) -> str:
     """The metrics table a department head reads: metric, unit, mean, 95 % CI, P5, P95."""
-    table = Table(title=title, caption=_caption(result), title_justify="left", caption_justify="left")
+    table = Table(title=Text(printable(title)), caption=_caption(result), title_justify="left", caption_justify="left")
     table.add_column("指标 metric")
     table.add_column("单位 unit")
     for heading in ("均值 mean", "95% 置信区间 CI", "P5", "P95"):

@@ -1,7 +1,8 @@
 """Plan reports: the XLSX workbook a branch can read, CSV, and the terminal table.
 
 Headers are Chinese by default (the department sends the workbook to branches) and English with
-`lang="en"`. Money is shown in the scenario's own unit.
+`lang="en"`. Money is shown in the scenario's own unit. Cells are written through `api.writing`:
+text from the scenario never becomes a formula, a link or a DDE call.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import io
 
 import pandas as pd
 
+from api.writing import csv_text, new_workbook, write_frame, write_text
 from optimize.plan import Plan
 from scenarios.schema import MONEY_FACTORS
 
@@ -71,14 +73,14 @@ def plan_xlsx(plan: Plan, lang: str = "zh") -> bytes:
     """The workbook: branch targets, rolling plan, floors and rules, diagnostics."""
     sheets = ("分行目标", "滚动计划", "监管底线", "诊断") if lang == "zh" else ("Branch targets", "Rolling plan", "Floors", "Diagnostics")
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
-        book = writer.book
+    with new_workbook(buffer) as book:
         number = book.add_format({"num_format": "#,##0"})
         money = book.add_format({"num_format": "#,##0.00"})
+        header = book.add_format({"bold": True, "border": 1})
         frames = (branch_frame(plan, lang), rolling_frame(plan, lang), floors_frame(plan, lang))
         for frame, sheet in zip(frames, sheets):
-            frame.to_excel(writer, sheet_name=sheet, index=False)
-            ws = writer.sheets[sheet]
+            ws = book.add_worksheet(sheet)
+            write_frame(book, ws, frame, header)
             ws.freeze_panes(1, 0)
             for col, name in enumerate(frame.columns):
                 width = max(len(str(name)) * (2 if lang == "zh" else 1), 10) + 2
@@ -91,11 +93,11 @@ def plan_xlsx(plan: Plan, lang: str = "zh") -> bytes:
         for v in plan.violations:
             lines.append(f"violation: {v}")
         for row, line in enumerate(lines):
-            ws.write(row, 0, line)
+            write_text(ws, row, 0, str(line))
         ws.set_column(0, 0, 120)
     return buffer.getvalue()
 
 
 def plan_csv(plan: Plan, lang: str = "en") -> str:
     """The plan-year branch table as CSV (English headers by default: CSV is for machines)."""
-    return branch_frame(plan, lang).to_csv(index=False)
+    return csv_text(branch_frame(plan, lang))

@@ -239,6 +239,8 @@ def parse_yaml(text: str, label: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f"line {mark.line + 1}" if mark else ""
+        if "nesting depth" in str(exc.problem):  # libyaml's own guard, far beyond ours
+            raise refuse(label, f"nested deeper than {MAX_NESTING_DEPTH} levels ({LIMITS_HINT})", line) from None
         raise refuse(label, f"YAML syntax error: {exc.problem or exc.context}", line) from None
     except yaml.YAMLError as exc:
         raise refuse(label, f"YAML error: {str(exc).splitlines()[0]}") from None

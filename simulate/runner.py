@@ -10,6 +10,17 @@ Streaming: replications go out in chunks, at most a few chunks per worker in fli
 chunk's results are folded in as soon as its turn comes and then dropped. What is kept is one
 number per metric per replication (for exact percentiles), the running sum of the daily series
 and the daily series of the first `BAND_REPLICATIONS` replications (for the P5/P95 band).
+
+Stopping: local workers ignore SIGINT (a terminal's Ctrl-C reaches the whole process group;
+only this process decides), and when the run is interrupted — Ctrl-C, or SIGTERM / SIGHUP which
+the CLI turns into an exception — the pool's pending chunks are cancelled and its worker
+processes terminated (killed if they do not stop within `STOP_GRACE_SECONDS`), so the run ends
+within seconds and leaves no process behind.
+
+Dask: the address is checked (`dask_address_problem`: scheme tcp / tls / inproc / ucx, a host,
+a numeric port) and, for tcp, the scheduler is probed first (`probe_dask_scheduler`): something
+that is not a Dask scheduler (an HTTP or SSH server) is refused before Dask's client reads its
+answer as a frame length.
 """
 
 from __future__ import annotations
@@ -17,6 +28,10 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import signal
+import socket
+import struct
+from urllib.parse import urlsplit
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -36,7 +51,16 @@ MAX_CHUNK = 25
 #: Chunks in flight per worker.
 IN_FLIGHT_PER_WORKER = 2
 #: Seconds to wait for a Dask scheduler to answer.
-DASK_CONNECT_TIMEOUT = "10s"
+DASK_CONNECT_TIMEOUT_SECONDS = 10
+DASK_CONNECT_TIMEOUT = f"{DASK_CONNECT_TIMEOUT_SECONDS}s"
+#: Address schemes of a Dask scheduler.
+DASK_SCHEMES = ("tcp", "tls", "inproc", "ucx")
+#: Largest first message a Dask scheduler's handshake can announce, bytes (it is a few hundred).
+MAX_HANDSHAKE_BYTES = 1 << 24
+#: Most local worker processes (`--workers`).
+MAX_WORKERS = 256
+#: Seconds interrupted workers get to stop before they are killed.
+STOP_GRACE_SECONDS = 2.0
 
 
 class Replicate(Protocol):
@@ -132,8 +156,8 @@ def run_replications(
     """
     if replications < 1:
         raise ValueError(f"replications must be ≥ 1 (got {replications})")
-    if workers is not None and workers < 1:
-        raise ValueError(f"workers must be ≥ 1 (got {workers})")
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(f"workers must be 1–{MAX_WORKERS} (got {workers})")
     accumulator = Accumulator(days)
 
     def fold(outputs: list[ReplicationOutput]) -> None:
@@ -153,9 +177,34 @@ def run_replications(
         return accumulator
     size = chunk_size(replications, workers)
     pool_size = min(workers, math.ceil(replications / size))
-    with ProcessPoolExecutor(max_workers=pool_size, mp_context=_process_context(replicate)) as pool:
+    others = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(max_workers=pool_size, mp_context=_process_context(replicate),
+                               initializer=ignore_interrupts)
+    try:
         _stream(pool, replicate, params, seed, replications, size, workers * IN_FLIGHT_PER_WORKER, fold)
+    except BaseException:
+        stop_workers(pool, others)
+        raise
+    pool.shutdown(wait=True)
     return accumulator
+
+
+def ignore_interrupts() -> None:
+    """Worker initializer: SIGINT is the parent's to handle (it stops the workers itself)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_workers(pool: ProcessPoolExecutor, others: set[multiprocessing.process.BaseProcess]) -> None:
+    """Cancel what is pending and terminate the pool's processes (those not in `others`), killing stragglers."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    workers = [p for p in multiprocessing.active_children() if p not in others]
+    for process in workers:
+        process.terminate()
+    for process in workers:
+        process.join(STOP_GRACE_SECONDS)
+        if process.is_alive():
+            process.kill()
+            process.join(STOP_GRACE_SECONDS)
 
 
 def _process_context(replicate: Replicate) -> multiprocessing.context.BaseContext:
@@ -198,6 +247,10 @@ def _stream(executor: Executor, replicate: Replicate, params: Any, seed: int, re
 def _run_on_dask(address: str, replicate: Replicate, params: Any, seed: int, replications: int,
                  fold: Callable[[list[ReplicationOutput]], None]) -> None:
     """Stream the chunks through a Dask cluster's scheduler at `address`."""
+    problem = dask_address_problem(address)
+    if problem:
+        raise ValueError(f"{problem} (got {address})")
+    probe_dask_scheduler(address)
     from distributed import Client  # imported here: Dask is only needed when asked for
 
     with Client(address, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False) as client:
@@ -205,3 +258,59 @@ def _run_on_dask(address: str, replicate: Replicate, params: Any, seed: int, rep
         size = chunk_size(replications, threads)
         executor = client.get_executor(pure=False)
         _stream(executor, replicate, params, seed, replications, size, threads * IN_FLIGHT_PER_WORKER, fold)
+
+
+def dask_address_problem(address: str) -> str | None:
+    """Why `address` is not `scheme://host:port` with a Dask scheme and a numeric port (None if it is)."""
+    if "://" not in address:
+        return "a scheduler address like tcp://host:8786"
+    scheme, rest = address.split("://", 1)
+    if scheme not in DASK_SCHEMES:
+        return f"unknown scheme {scheme!r}; allowed: {', '.join(DASK_SCHEMES)} (e.g. tcp://host:8786)"
+    if scheme == "inproc":
+        return None if rest.strip() else "an inproc address needs a location"
+    parts = urlsplit(address)
+    if parts.username or parts.password or parts.path not in ("", "/") or parts.query or parts.fragment:
+        return "only scheme://host:port, nothing else (e.g. tcp://host:8786)"
+    host = parts.hostname or ""
+    if not host:
+        return "the address has no host (e.g. tcp://host:8786)"
+    if not all(c.isalnum() or c in ".-_:" for c in host):
+        return "the host is not a host name or IP address"
+    try:
+        port = parts.port
+    except ValueError:
+        return "the port must be a number 1–65535"
+    if port is None:
+        return "the address has no port (the scheduler's is usually 8786)"
+    if not 1 <= port <= 65535:
+        return "the port must be a number 1–65535"
+    return None
+
+
+def probe_dask_scheduler(address: str, timeout: float = DASK_CONNECT_TIMEOUT_SECONDS) -> None:
+    """For tcp://: connect and read the 8-byte length a Dask scheduler sends first; refuse anything else.
+
+    A scheduler greets a new connection at once with its handshake, a message of a few hundred
+    bytes announced by its length. An HTTP server says nothing (timeout); an SSH server's
+    banner read as a length is absurd. Raises `ConnectionError` with the reason, `OSError` when
+    nothing listens.
+    """
+    parts = urlsplit(address)
+    if parts.scheme != "tcp":
+        return
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        prelude = b""
+        try:
+            while len(prelude) < 8:
+                chunk = sock.recv(8 - len(prelude))
+                if not chunk:
+                    break
+                prelude += chunk
+        except TimeoutError:
+            raise ConnectionError(f"no Dask scheduler answered at {address} within {timeout:g} s") from None
+    if len(prelude) < 8:
+        raise ConnectionError(f"{address} closed the connection: not a Dask scheduler")
+    (announced,) = struct.unpack("<Q", prelude)
+    if not 0 < announced <= MAX_HANDSHAKE_BYTES:
+        raise ConnectionError(f"{address} is not a Dask scheduler (its first message is not a Dask handshake)")
