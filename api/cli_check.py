@@ -156,16 +156,17 @@ def print_table(title: str, rows: list[dict], i: int, unit: str) -> None:
     """Breaches as a terminal table, one row each."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     digits = 4 if unit == "亿元" else 2
     console = Console(width=max(Console().width, 110))
-    console.print(title)
+    console.print(Text(title))  # Text: ids and names from the files are never read as markup
     table = Table(header_style="bold")
     for n, name in enumerate(TEXT["columns"][i].split("|")):
-        table.add_column(name, justify="right" if 4 <= n <= 6 else "left", no_wrap=n != 0)
+        table.add_column(Text(name), justify="right" if 4 <= n <= 6 else "left", no_wrap=n != 0)
     for r in rows:
         places = digits if r["unit"] != "户" else 2
-        table.add_row(
+        table.add_row(*map(Text, (
             rule_name(r["rule"], i),
             SEVERITY_NAMES[r["severity"]][i],
             str(r["year"]),
@@ -174,5 +175,5 @@ def print_table(title: str, rows: list[dict], i: int, unit: str) -> None:
             f"{r['planned']:,.{places}f}",
             f"{r['amount']:,.{places}f}",
             r["unit"],
-        )
+        )))
     console.print(table)
