@@ -119,9 +119,9 @@ def shape_problems(scenario: Scenario, targets: pd.DataFrame) -> list[str]:
     unknown = sorted(planned - set(ids))
     absent = [i for i in ids if i not in planned]
     if unknown:
-        problems.append(f"branches not in the scenario: {', '.join(unknown)}")
+        problems.append(f"branches not in the scenario: {listed(unknown)}")
     if absent:
-        problems.append(f"scenario branches missing from the plan: {', '.join(absent)}")
+        problems.append(f"scenario branches missing from the plan: {listed(absent)}")
     years = plan_years(scenario)
     have = set(int(v) for v in targets["year"])
     if missing := [y for y in years if y not in have]:
@@ -135,6 +135,12 @@ def shape_problems(scenario: Scenario, targets: pd.DataFrame) -> list[str]:
         for b, t in targets[targets[["target_clients", "target_loan_increment"]].isna().any(axis=1)][["branch", "year"]].itertuples(index=False):
             problems.append(f"{b} {t}: a target is empty")
     return problems
+
+
+def listed(names: list[str], most: int = 20) -> str:
+    """'B1, B2, B3' — at most `most` names, then how many more."""
+    shown = ", ".join(names[:most])
+    return shown if len(names) <= most else f"{shown} … and {len(names) - most} more"
 
 
 def plan_arrays(scenario: Scenario, targets: pd.DataFrame) -> PlanArrays:
