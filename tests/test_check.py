@@ -345,13 +345,26 @@ def test_checker_accepts_the_engines_plans_of_the_bundled_banks(bank: str, polic
     assert_checker_agrees(scenario, plan, round_trip(plan, fmt, tmp_path))
 
 
-GENERATED = [(24, 1, "two_not_lower"), (30, 7, "three_not_lower"), (40, 11, "two_increase_two_control")]
+#: (branches, seed, preset, patch): plain generated banks, and ones where a margin, the department
+#: buffer, explicit department targets or a slow smoothing bind.
+GENERATED = [
+    (24, 1, "two_not_lower", {}),
+    (30, 7, "three_not_lower", {}),
+    (40, 11, "two_increase_two_control", {}),
+    (20, 3, "three_not_lower", {"regulation": {"preset": "three_not_lower", "rules": {"borrower_count": {"margin": 0.5}}}}),
+    (20, 4, "two_not_lower", {"regulation": {"preset": "two_not_lower", "rules": {"increment": {"margin": 0.1}}},
+                              "targets": {"buffer": 0.2}}),
+    (20, 5, "two_increase_two_control", {"targets": {"micro_client_increment": 3300}, "capacity": {"max_change": 0.1}}),
+]
 
 
 @pytest.mark.parametrize("policy", POLICIES)
-@pytest.mark.parametrize("n, seed, preset", GENERATED)
-def test_checker_accepts_the_engines_plans_of_generated_banks(n: int, seed: int, preset: str, policy: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("n, seed, preset, patch", GENERATED)
+def test_checker_accepts_the_engines_plans_of_generated_banks(n: int, seed: int, preset: str, patch: dict, policy: str,
+                                                               tmp_path: Path) -> None:
     raw = synthetic_bank(n, seed, preset=preset, plan_year=2015)
+    for key, value in patch.items():
+        raw[key] = {**raw.get(key, {}), **value}
     scenario, plan = engine_plan(json.dumps(raw, ensure_ascii=False), policy)
     assert_checker_agrees(scenario, plan, round_trip(plan, "json" if seed % 2 else "xlsx", tmp_path))
 
