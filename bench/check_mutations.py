@@ -1,7 +1,8 @@
 """Mutation check of the plan checker: would tests/test_check.py notice a wrong rule in it?
 
 A measurement run by hand, never in the suite. Each row plants one wrong rule in
-`optimize/check.py` or `api/plan_files.py`; the rows run through `bench/mutations.py`'s runner
+`optimize/check.py` or `api/plan_files.py` (or, `ENGINE_MUTATIONS`, in the engine, which the
+checker must then catch on the engine's plans); the rows run through `bench/mutations.py`'s runner
 (a `git archive` copy per run, /work/main untouched), so its options work here too.
 
 usage: .venv/bin/python bench/check_mutations.py                  # every row, against HEAD
@@ -128,6 +129,23 @@ CHECK_MUTATIONS: list[Mutation] = [
              'totals row read as a branch', CHECK_TESTS),
 ]
 
+#: Wrong rules planted in the engine: the checker, run on every engine plan of the bundled and
+#: generated banks, must notice them (engine text changes fast: a row whose text is gone is `stale`).
+ENGINE_MUTATIONS: list[Mutation] = [
+    Mutation('engine-buffer-additive', 'optimize/regulation.py',
+             'k = (1 + margin) * (1 + targets.buffer) - 1',
+             'k = margin + targets.buffer',
+             'engine: department buffer composed additively (issue 8)', CHECK_TESTS),
+    Mutation('engine-borrower-margin-ignored', 'optimize/regulation.py',
+             'need = a + margin  # gross',
+             'need = a + 0 * margin  # gross',
+             'engine: borrower-count margin ignored (issue 8)', CHECK_TESTS),
+    Mutation('engine-matrix-smoothing-removed', 'optimize/matrix.py',
+             'upper[c["up"]] = upper[c["down"]] = per_year(inputs.max_change * cap, T - 1)',
+             'upper[c["up"]] = upper[c["down"]] = per_year(1e6 * cap, T - 1)',
+             'engine: year-to-year smoothing removed from the default engine (issue 8)', CHECK_TESTS),
+]
+
 if __name__ == "__main__":
-    mutations.MUTATIONS[:] = CHECK_MUTATIONS
+    mutations.MUTATIONS[:] = CHECK_MUTATIONS + ENGINE_MUTATIONS
     mutations.main()

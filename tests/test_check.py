@@ -355,6 +355,7 @@ GENERATED = [
     (20, 4, "two_not_lower", {"regulation": {"preset": "two_not_lower", "rules": {"increment": {"margin": 0.1}}},
                               "targets": {"buffer": 0.2}}),
     (20, 5, "two_increase_two_control", {"targets": {"micro_client_increment": 3300}, "capacity": {"max_change": 0.1}}),
+    (20, 6, "two_not_lower", {"bank": {"all_loan_growth_later": 0.3}, "capacity": {"max_change": 0.1}}),
 ]
 
 
