@@ -1,19 +1,27 @@
-"""Diagnostics in plain words: which rules bind, what a floor costs, who is at capacity, why a rule fails.
+"""Diagnostics in plain words: which rules bind, who moves when a floor rises, why a rule fails.
 
-Marginal costs come from the duals of the floor rows in the load stages: in `client_load` the
-dual is dθ/dfloor, the rise of every keyed branch's extra load (as a share of its key, e.g. of
-its spare capacity) per extra client of floor; in `loan_load` the same for loans.
+Everything here is read from the plan year's solution and its window (`optimize.window`), not
+from solver duals: the plan year's solution has a known shape (docs/model.md §3) —
+
+- clients: x_b = clamp(ref_b + θ·key_b, x_lo_b, x_hi_b) (zero-key branches: ref_b + θ0);
+- loans:   y_b = clamp(mid_b + λ·loan_key_b, low_b, high_b) (high_b also under a risk cap);
+
+so one more unit of a binding floor goes to the branches strictly inside their limits ("open"),
+in proportion to their key: Δx_b = key_b / Σ_open key. Each sentence names those branches, or
+says that nobody can move. The tests check every sentence against a re-solve with the floor raised.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from optimize.inputs import PlanInputs
 from optimize.solve import SolveReport
-from scenarios.schema import MONEY_FACTORS
+from optimize.window import loan_band, loan_keys
+from scenarios.schema import MONEY_FACTORS, Scenario
 
 RULE_LABELS = {
     "growth_rate": "增速不低于 (growth ≥ all-loan growth)",
@@ -24,10 +32,13 @@ RULE_LABELS = {
     "long_term_completion": "long-term completion",
 }
 BINDING_TOL = 1e-3
-DUAL_TOL = 1e-9
 AT_CAPACITY_TOL = 1e-4  # 户: a target this close to capacity is at capacity
+LIMIT_TOL = 1e-6  # relative: a value this close to a limit is at it
 KEY_WORDS = {"spare_capacity": "spare capacity", "outlets": "outlet count", "client_managers": "client-manager count",
              "reference": "reference target"}
+LISTED = 5  # branches named in one sentence
+#: Decimals of money in outputs by unit: to the 元 (0), 0.01 万元 (100 元), 0.0001 亿元 (1 万元).
+MONEY_DIGITS = {"元": 0, "万元": 2, "亿元": 4}
 
 
 def rule_label(rule: str) -> str:
@@ -35,6 +46,10 @@ def rule_label(rule: str) -> str:
     if rule.startswith("department_") and rule != "department_target":
         return f"department buffer on {RULE_LABELS.get(rule[len('department_'):], rule)}"
     return RULE_LABELS.get(rule, rule)
+
+
+def names(ids: list[str], limit: int = 10) -> str:
+    return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
 @dataclass
@@ -52,67 +67,192 @@ class Diagnostics:
                 "risk_capped": self.risk_capped, "messages": self.messages}
 
 
-def diagnose(inputs: PlanInputs, targets: pd.DataFrame, floors: pd.DataFrame, violations: list[dict],
-             report: SolveReport, money_unit: str) -> Diagnostics:
-    """Collect binding rules, marginal costs, capacity and risk caps, and shortfall explanations."""
+@dataclass(frozen=True)
+class PlanYearShape:
+    """The plan year's solution against its limits, per branch (engine units)."""
+
+    x: np.ndarray
+    x_lo: np.ndarray
+    x_hi: np.ndarray
+    y: np.ndarray
+    y_low: np.ndarray
+    y_high: np.ndarray  # band high, or the risk cap where lower
+    loan_key: np.ndarray
+
+    def client_open(self, inputs: PlanInputs) -> tuple[np.ndarray, np.ndarray]:
+        """Branches that take one more client of a binding floor, and their share of it."""
+        room = self.x < self.x_hi - LIMIT_TOL * np.maximum(1.0, self.x_hi)
+        zero = inputs.key <= 0
+        keyed_room = room & ~zero & (self.x >= self.x_lo + LIMIT_TOL * np.maximum(1.0, self.x_lo))
+        if keyed_room.any():
+            open_, weight = keyed_room, np.where(keyed_room, inputs.key, 0.0)
+        else:  # keyed branches are full: zero-key branches share equally
+            open_ = room & zero
+            weight = open_.astype(float)
+        return open_, weight / weight.sum() if weight.sum() > 0 else weight
+
+    def loan_open(self) -> tuple[np.ndarray, np.ndarray]:
+        """Branches that take one more 万元 of a binding loan floor, and their share of it."""
+        scale = np.maximum(1.0, np.abs(self.y))
+        open_ = (self.y < self.y_high - LIMIT_TOL * scale) & (self.y > self.y_low + LIMIT_TOL * scale)
+        weight = np.where(open_, self.loan_key, 0.0)
+        return open_, weight / weight.sum() if weight.sum() > 0 else weight
+
+
+def plan_year_shape(inputs: PlanInputs, targets: pd.DataFrame, report: SolveReport) -> PlanYearShape:
+    """The plan year's targets with their limits (window box, band, risk caps)."""
+    year = targets[targets["year"] == inputs.years[0]].set_index("branch").loc[list(inputs.branch_ids)]
+    x = year["target_clients"].to_numpy(float)
+    y = year["target_loan_increment"].to_numpy(float)
+    window = report.windows["plan_year"]
+    low, _, high = loan_band(inputs, x[:, None])
+    high = high[:, 0].copy()
+    capped = inputs.risk_capped
+    high[capped] = np.minimum(high[capped], inputs.capped_growth * inputs.micro_loans[capped])
+    key, _ = loan_keys(inputs, x[:, None])
+    return PlanYearShape(x, window.x_lo[:, 0], window.x_hi[:, 0], y, low[:, 0], high, key[:, 0])
+
+
+def diagnose(scenario: Scenario, inputs: PlanInputs, targets: pd.DataFrame, floors: pd.DataFrame,
+             violations: list[dict], warnings: list[dict], report: SolveReport) -> Diagnostics:
+    """Binding rules, who moves when a floor rises, capacity and risk caps, and why each rule fails."""
     d = Diagnostics()
+    unit = scenario.units.money
+    money = 1.0 / MONEY_FACTORS[unit]
+    digits = MONEY_DIGITS[unit]
     plan_year = inputs.years[0]
-    unit = 1.0 / MONEY_FACTORS[money_unit]
-    year = targets[targets["year"] == plan_year].set_index("branch")
-    d.at_capacity = [bid for b, bid in enumerate(inputs.branch_ids) if year.at[bid, "target_clients"] >= inputs.capacity[b] - AT_CAPACITY_TOL]
-    d.risk_capped = [bid for b, bid in enumerate(inputs.branch_ids) if inputs.risk_capped[b]]
-    for r in floors[floors["year"] == plan_year].itertuples(index=False):
+    ids = list(inputs.branch_ids)
+    shape = plan_year_shape(inputs, targets, report)
+    d.at_capacity = [bid for b, bid in enumerate(ids) if shape.x[b] >= inputs.capacity[b] - AT_CAPACITY_TOL]
+    d.risk_capped = [bid for b, bid in enumerate(ids) if inputs.risk_capped[b]]
+
+    def amount(value: float, quantity: str) -> str:
+        return f"{value * money:,.{digits}f} {unit}" if quantity == "loans" else f"{value:,.0f} 户"
+
+    year_rows = floors[floors["year"] == plan_year]
+    for r in year_rows.itertuples(index=False):
         if abs(r.total - r.required) <= BINDING_TOL * max(1.0, abs(r.required)) * 1e-2 + BINDING_TOL:
-            scale = unit if r.quantity == "loans" else 1.0
-            d.binding.append({"rule": r.rule, "tier": r.tier, "quantity": r.quantity, "value": round(r.required * scale, 2)})
-            what = f"{r.required * scale:,.2f} {money_unit}" if r.quantity == "loans" else f"{r.required:,.0f} 户"
-            d.messages.append(f"{rule_label(r.rule)} binds in {plan_year}: the plan's total equals the floor, {what}.")
-    d.marginal_costs = marginal_costs(inputs, report, money_unit)
-    for cost in d.marginal_costs:
-        d.messages.append(cost["text"])
+            scale = money if r.quantity == "loans" else 1.0
+            d.binding.append({"rule": r.rule, "tier": r.tier, "quantity": r.quantity, "value": round(r.required * scale, digits)})
+            d.messages.append(f"{rule_label(r.rule)} binds in {plan_year}: the plan's total equals the floor, "
+                              f"{amount(r.required, r.quantity)}.")
+    d.marginal_costs = marginal_costs(inputs, shape, d.binding, unit)
+    d.messages += [c["text"] for c in d.marginal_costs]
     for v in violations:
-        if v["rule"] == "long_term_completion":
-            d.messages.append(
-                f"Branch {v['branch']} cannot finish its long-term target by {v['year']}: short by "
-                f"{v['shortfall']:,.0f} 户 even at capacity every year."
-            )
-        else:
-            scale = unit if v["quantity"] == "loans" else 1.0
-            what = f"{v['shortfall'] * scale:,.2f} {money_unit}" if v["quantity"] == "loans" else f"{v['shortfall']:,.0f} 户"
-            blockers = ", ".join(d.at_capacity[:10]) + (" …" if len(d.at_capacity) > 10 else "")
-            d.messages.append(
-                f"{rule_label(v['rule'])} cannot be met in {v['year']}: short by {what}"
-                + (f"; branches at capacity: {blockers}." if d.at_capacity else "; no branch has room left under its caps.")
-            )
+        d.messages.append(shortfall_cause(inputs, shape, v, amount(v["shortfall"], v["quantity"])))
+    completion = [w for w in warnings if w["rule"] == "long_term_completion"]
+    if completion:
+        d.messages.append(completion_message(inputs, completion))
+    indicative = sorted({(w["rule"], w["year"]) for w in warnings if w.get("indicative")})
+    if indicative:
+        d.messages.append("Indicative rolling years fall short (not binding this year): "
+                          + "; ".join(f"{rule_label(rule)} {year}" for rule, year in indicative) + ".")
+    d.messages += smoothing_conflicts(inputs, shape)
+    cycle = cycle_capacity_warning(scenario, inputs)
+    if cycle:
+        d.messages.append(cycle)
     if d.at_capacity:
-        d.messages.append(f"{len(d.at_capacity)} branch(es) at capacity in {plan_year}: {', '.join(d.at_capacity[:10])}"
-                          + (" …" if len(d.at_capacity) > 10 else ""))
+        d.messages.append(f"{len(d.at_capacity)} branch(es) at capacity in {plan_year}: {names(d.at_capacity)}.")
     if d.risk_capped:
         d.messages.append(f"{len(d.risk_capped)} branch(es) over the NPL tolerance {inputs.floors.npl_tolerance:.2%}, "
-                          f"micro book growth capped at {inputs.capped_growth:.0%}: {', '.join(d.risk_capped[:10])}")
+                          f"micro book growth capped at {inputs.capped_growth:.0%}: {names(d.risk_capped)}.")
     return d
 
 
-def marginal_costs(inputs: PlanInputs, report: SolveReport, money_unit: str) -> list[dict]:
-    """Plan-year floor duals from the load stages, in words."""
+def marginal_costs(inputs: PlanInputs, shape: PlanYearShape, binding: list[dict], unit: str) -> list[dict]:
+    """For each quantity whose plan-year floor binds: who takes one more unit of it, and how much."""
     costs = []
-    per_loan = MONEY_FACTORS["亿元"]  # duals per 万元 → per 亿元
+    ids = np.array(inputs.branch_ids, dtype=object)
     key_word = KEY_WORDS.get(inputs.key_name, inputs.key_name)
-    # θ in the LP is measured in mean keys: divide by the scale for a share of the branch's own key
-    scale = {"clients": inputs.key_scale, "loans": report.loan_key_scale}
-    for stage, quantity in (("client_load", "clients"), ("loan_load", "loans")):
-        for r, dual in report.floor_duals.get(stage, {}).items():
-            row = inputs.floors.rows[r]
-            if row.year != 0 or row.quantity != quantity or abs(dual) <= DUAL_TOL:
-                continue
-            if quantity == "clients":
-                step, rise = 100, abs(dual) / scale[quantity] * 100
-                text = (f"100 more clients on the {rule_label(row.rule)} floor raise every branch's extra load by "
-                        f"{rise:.2%} of its {key_word}.")
-            else:
-                step, rise = 1, abs(dual) / scale[quantity] * per_loan
-                text = (f"One more 亿元 on the {rule_label(row.rule)} floor raises every branch's extra loans by "
-                        f"{rise:.2%} of its spare loan room (above mid loan size × clients).")
-            costs.append({"rule": row.rule, "quantity": quantity, "per": step if quantity == "clients" else "1 亿元",
-                          "load_increase": round(rise, 6), "text": text})
+    for quantity in ("clients", "loans"):
+        rules = [b for b in binding if b["quantity"] == quantity]
+        if not rules:
+            continue
+        rule = max(rules, key=lambda b: b["value"])["rule"]
+        if quantity == "clients":
+            open_, share = shape.client_open(inputs)
+            step, step_text, per = 100.0, "100 more clients", 100
+            how = f"in proportion to their {key_word}" if (open_ & (inputs.key > 0)).any() else "equally (their sharing key is zero; the keyed branches are full)"
+        else:
+            open_, share = shape.loan_open()
+            step = MONEY_FACTORS["亿元"]  # 万元
+            step_text, per = "One more 亿元", "1 亿元"
+            how = "in proportion to their spare loan room (above mid loan size × clients)"
+        moves = {str(ids[b]): float(share[b] * step) for b in np.flatnonzero(open_)}
+        if not moves:
+            text = (f"{step_text} on the {rule_label(rule)} floor cannot be placed: every branch is at its limit "
+                    f"({'capacity or smoothing' if quantity == 'clients' else 'loan band or risk cap'}); it would be a shortfall.")
+        else:
+            top = sorted(moves.items(), key=lambda kv: -kv[1])[:LISTED]
+            shown = ", ".join(f"{b} +{v:,.1f}" for b, v in top) + (" …" if len(moves) > LISTED else "")
+            what = "" if quantity == "clients" else " 万元"
+            text = (f"{step_text} on the {rule_label(rule)} floor would go to {len(moves)} of {len(ids)} branches "
+                    f"{how}: {shown}{what}.")
+        costs.append({"rule": rule, "quantity": quantity, "per": per, "moves": moves, "text": text})
     return costs
+
+
+def shortfall_cause(inputs: PlanInputs, shape: PlanYearShape, v: dict, what: str) -> str:
+    """Why a plan-year floor is missed: every branch at its limit, and which limit holds each."""
+    ids = list(inputs.branch_ids)
+    head = f"{rule_label(v['rule'])} cannot be met in {v['year']}: short by {what}"
+    if v["quantity"] == "clients":
+        at_hi = shape.x >= shape.x_hi - AT_CAPACITY_TOL
+        capacity = [ids[b] for b in np.flatnonzero(at_hi & (shape.x_hi >= inputs.capacity - AT_CAPACITY_TOL))]
+        smoothing = [ids[b] for b in np.flatnonzero(at_hi & (shape.x_hi < inputs.capacity - AT_CAPACITY_TOL))]
+        parts = [f"{len(capacity)} at capacity ({names(capacity)})"] if capacity else []
+        if smoothing:
+            parts.append(f"{len(smoothing)} held by smoothing from last year's target ({names(smoothing)})")
+        return head + "; every branch is at its limit: " + "; ".join(parts) + "." if parts else head + "."
+    band_high = inputs.size_max * shape.x + inputs.book_max
+    at_high = shape.y >= shape.y_high - 1e-6 * np.maximum(1.0, np.abs(shape.y_high))
+    risk = [ids[b] for b in np.flatnonzero(at_high & inputs.risk_capped & (shape.y_high < band_high - 1e-9))]
+    band = [ids[b] for b in np.flatnonzero(at_high) if ids[b] not in risk]
+    parts = [f"{len(band)} at the top of their loan band at these client targets ({names(band)})"] if band else []
+    if risk:
+        parts.append(f"{len(risk)} held by the risk cap ({names(risk)})")
+    return head + "; " + "; ".join(parts) + "." if parts else head + "."
+
+
+def completion_message(inputs: PlanInputs, completion: list[dict]) -> str:
+    """Branches whose long-term target cannot be finished in the cycle, and what stops them."""
+    years_left = len(inputs.years)
+    by_id = {bid: b for b, bid in enumerate(inputs.branch_ids)}
+    capacity = [w["branch"] for w in completion if inputs.capacity[by_id[w["branch"]]] * years_left < inputs.completion_need[by_id[w["branch"]]] - 1e-6]
+    other = [w["branch"] for w in completion if w["branch"] not in capacity]
+    total = sum(w["shortfall"] for w in completion)
+    parts = []
+    if capacity:
+        parts.append(f"{len(capacity)} lack the capacity ({names(capacity)})")
+    if other:
+        parts.append(f"{len(other)} are held by smoothing or the plan year's limits ({names(other)})")
+    return (f"Long-term schedule (a warning, not a failed plan): {len(completion)} branch(es) cannot finish their "
+            f"target by {inputs.years[-1]}, {total:,.0f} 户 short in all: " + "; ".join(parts) + ".")
+
+
+def smoothing_conflicts(inputs: PlanInputs, shape: PlanYearShape) -> list[str]:
+    """Branches whose reference (catch-up pace) lies outside the smoothing band from last year's target."""
+    ids = list(inputs.branch_ids)
+    ref = np.minimum(inputs.reference, inputs.capacity)
+    above = np.flatnonzero(ref > shape.x_hi + 1e-6)
+    below = np.flatnonzero(ref < shape.x_lo - 1e-6)
+    messages = []
+    if len(above):
+        listed = ", ".join(f"{ids[b]} ({inputs.reference[b]:,.0f} → ≤ {shape.x_hi[b]:,.0f})" for b in above[:LISTED])
+        messages.append(f"Smoothing from last year's target (±{inputs.max_change:.0%} of capacity) keeps "
+                        f"{len(above)} branch(es) below their reference: {listed}" + (" …" if len(above) > LISTED else "") + ".")
+    if len(below):
+        listed = ", ".join(f"{ids[b]} ({inputs.reference[b]:,.0f} → ≥ {shape.x_lo[b]:,.0f})" for b in below[:LISTED])
+        messages.append(f"Smoothing from last year's target keeps {len(below)} branch(es) above their reference: "
+                        f"{listed}" + (" …" if len(below) > LISTED else "") + ".")
+    return messages
+
+
+def cycle_capacity_warning(scenario: Scenario, inputs: PlanInputs) -> str | None:
+    """T > horizon · Σ cap: the cycle target cannot be split without exceeding capacity."""
+    total = scenario.cycle.micro_client_target
+    possible = scenario.cycle.horizon_years * float(inputs.capacity.sum())
+    if total <= possible + 1e-6:
+        return None
+    return (f"The cycle target of {total:,.0f} new clients exceeds what the branches can do in the cycle "
+            f"(horizon × capacity = {possible:,.0f}); the long-term targets add up to {inputs.long_term_target.sum():,.0f}.")

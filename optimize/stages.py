@@ -1,0 +1,105 @@
+"""The staged solve, written once: phases, stages, weights, tolerances, methods and retry policy.
+
+Both engines (`optimize.matrix`, `optimize.model`) read this table and nothing else decides how
+the plan is solved. See `docs/model.md` §3 for the maths.
+
+**Phases.** Only the plan year binds, so it is solved first and alone (`plan_year`); the rolling
+years are then solved with the plan year fixed (`rolling`). A rolling year can therefore never
+make the plan year worse (the growth floors of later years fall when this year's loans fall —
+solving all years in one objective let the solver trade the plan year for them).
+
+**Stages** (lexicographic goal programming; each optimum is kept as a bound for the later stages):
+
+| stage              | quantity | objective (window years t, weights w_t)                             |
+|--------------------|----------|---------------------------------------------------------------------|
+| violation          | clients  | Σ tier weight × floor shortfall (loans ÷ mean mid loan size) + completion shortfall |
+| zero_key_load      | clients  | Σ w_t θ0_t, θ0_t ≥ x[b,t] − ref[b] for branches whose sharing key is 0 |
+| client_load        | clients  | Σ w_t θ_t,  θ_t ≥ (x[b,t] − ref[b]) / key[b] for keyed branches     |
+| client_deviation   | clients  | Σ w_t |x − ref| + CHANGE_WEIGHT · Σ |x[b,t] − x[b,t−1]|              |
+| loan_violation     | loans    | clients fixed, one year at a time: Σ tier weight × loan floor shortfall |
+| loan_load          | loans    | θy ≥ (y[b] − mid[b]) / loan_key[b]                                   |
+| loan_deviation     | loans    | Σ |y − mid| / s̄                                                       |
+
+`zero_key_load` lets branches whose key is zero (ratchet with last actual 0, the outlets key with
+no outlet) take load, but only what the keyed branches cannot: the key shapes sharing, it does
+not forbid it.
+
+**Loans are unique by construction.** They are solved one year at a time, each year with the
+clients and the earlier years fixed. Within one year every loan floor is a floor on the same
+total Y (the earlier years are constants), the band and the risk cap are bounds of each y[b],
+so the problem is separable but for one sum. Then `loan_load`'s optimum θy* leaves exactly one
+solution: if Y must exceed Σ mid, Σ_b min(high_b, mid_b + θy*·key_b) equals the floor (else θy
+could fall), so every branch sits at min(high_b, mid_b + θy*·key_b) (or at its low bound above
+it); if not, θy* = 0 and `loan_deviation` puts every branch at mid or at the bound nearest to it.
+That is progressive filling, and no branch order or engine can change it (tested with twins and
+shuffled tables on both engines). An earlier year is never made worse to ease a later one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Phase = Literal["plan_year", "rolling"]
+PHASES: tuple[Phase, ...] = ("plan_year", "rolling")
+
+#: Stage-1 penalty per unit of shortfall by tier (client-equivalents; loans ÷ mean mid loan size).
+TIER_WEIGHTS = {"regulatory": 1000.0, "department": 10.0, "completion": 1.0}
+#: Weight of year-to-year change relative to deviation from the reference (rolling phase).
+CHANGE_WEIGHT = 0.01
+#: Relative and absolute slack kept when a stage's optimum becomes a bound for the later stages.
+STAGE_REL_TOL = 1e-9
+STAGE_ABS_TOL = 1e-7
+#: Looser slack used once when HiGHS reports numerical trouble against a stage bound.
+RETRY_REL_TOL = 1e-6
+RETRY_ABS_TOL = 1e-5
+#: HiGHS's dual feasibility tolerance: the stage objectives mix weights 1 and 0.01.
+DUAL_TOLERANCE = 1e-9
+#: Smallest normalised loan key: a branch with no loan room above mid takes no extra loans.
+MIN_LOAN_KEY = 1e-9
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One lexicographic stage: its name and what it decides."""
+
+    name: str
+    quantity: Literal["clients", "loans"]
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("violation", "clients"),
+    Stage("zero_key_load", "clients"),
+    Stage("client_load", "clients"),
+    Stage("client_deviation", "clients"),
+    Stage("loan_violation", "loans"),
+    Stage("loan_load", "loans"),
+    Stage("loan_deviation", "loans"),
+)
+CLIENT_STAGES = tuple(s for s in STAGES if s.quantity == "clients")
+LOAN_STAGES = tuple(s for s in STAGES if s.quantity == "loans")
+
+
+def highs_options(n_branches: int, stage: Stage, retry: bool = False) -> dict[str, object]:
+    """HiGHS options of one stage: dual simplex (vertex solutions), dual tolerance `DUAL_TOLERANCE`.
+
+    Every option is set at every stage because options persist on a HiGHS instance. A retry goes
+    back to HiGHS's default dual tolerance. (`n_branches` is kept for a size-dependent choice: the
+    one-year loan problems and the client problems measured fastest with simplex at every size.)
+    """
+    return {"presolve": "on", "solver": "simplex", "dual_feasibility_tolerance": 1e-7 if retry else DUAL_TOLERANCE}
+
+
+def stage_bound(value: float, retry: bool = False) -> float:
+    """The bound a stage's optimum becomes: value + |value|·rel + abs (looser on a retry)."""
+    rel, abs_ = (RETRY_REL_TOL, RETRY_ABS_TOL) if retry else (STAGE_REL_TOL, STAGE_ABS_TOL)
+    return value + abs(value) * rel + abs_
+
+
+class SolveError(RuntimeError):
+    """HiGHS did not finish a stage optimally, even after the retry; `stage` and `status` say where."""
+
+    def __init__(self, stage: str, status: str) -> None:
+        super().__init__(f"HiGHS stopped at stage {stage!r} with status {status}")
+        self.stage = stage
+        self.status = status

@@ -1,0 +1,171 @@
+"""The data of one solve phase: the years it decides, with everything before them fixed.
+
+A `Window` is what both engines build their LP from (one source of truth for the phase data):
+the years decided, each branch's client box (capacity and smoothing from the year before the
+window), the floor rows of those years with the fixed years folded into their constants, each
+risk-capped book at the window's start, and what is left of each branch's long-term need.
+
+Index letters: b branch, t window year (0 = the window's first year), s an earlier year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from optimize.inputs import PlanInputs
+from optimize.regulation import FloorRow
+from optimize.stages import MIN_LOAN_KEY, TIER_WEIGHTS, Phase
+
+
+@dataclass(frozen=True)
+class WindowFloor:
+    """`total[t] − Σ_s coupling[s]·total[s] + shortfall ≥ const` over the window's totals."""
+
+    index: int  # position in inputs.floors.rows
+    row: FloorRow
+    year: int  # window position
+    const: float  # the row's constant with the fixed years' totals folded in
+    coupling: dict[int, float]  # window position → coefficient
+
+
+@dataclass(frozen=True)
+class Window:
+    """One phase's years and data (arrays (n, W) unless said otherwise, money in 万元)."""
+
+    phase: Phase
+    offsets: tuple[int, ...]  # positions in inputs.years
+    x_lo: np.ndarray  # client box: capacity, and smoothing from the year before the window
+    x_hi: np.ndarray
+    floors: tuple[WindowFloor, ...]
+    book: np.ndarray  # (n,) micro book at the window's start: M_b + Σ fixed y
+    completion_need: np.ndarray | None  # (n,) L − A − Σ fixed x, in the cycle's last phase only
+    year_weight: np.ndarray  # (W,) weight of each window year in the stage objectives
+    x_fixed: np.ndarray  # (n, S) clients of the years before the window
+    y_fixed: np.ndarray  # (n, S) loans of the years before the window
+
+    @property
+    def size(self) -> int:
+        return len(self.offsets)
+
+
+@dataclass
+class WindowSolution:
+    """What an engine returns for a window: x and y of its years, (n, W), and the stage optima."""
+
+    x: np.ndarray
+    y: np.ndarray
+    objectives: dict[str, float]  # "phase/stage" → optimum
+    highs_seconds: float  # HiGHS's own time (0 where the engine does not report it)
+
+
+def smoothing_box(capacity: np.ndarray, before: np.ndarray, max_change: float) -> tuple[np.ndarray, np.ndarray]:
+    """max(0, x_{t−1} − c·cap) ≤ x_t ≤ x_{t−1} + c·cap, within [0, cap]; capacity wins if they miss.
+
+    `before` is NaN where there is no previous value (no last year's target): then [0, cap].
+    """
+    step = max_change * capacity
+    known = ~np.isnan(before)
+    prev = np.where(known, before, 0.0)
+    lo = np.where(known, np.minimum(capacity, np.maximum(0.0, prev - step)), 0.0)
+    hi = np.where(known, np.minimum(capacity, prev + step), capacity)
+    return lo, np.maximum(hi, lo)
+
+
+def window_floors(rows: tuple[FloorRow, ...], offsets: tuple[int, ...], fixed_totals: dict[str, np.ndarray]) -> tuple[WindowFloor, ...]:
+    """The floor rows of the window's years; coupling to fixed (earlier) years becomes constant."""
+    position = {o: i for i, o in enumerate(offsets)}
+    result = []
+    for index, row in enumerate(rows):
+        if row.year not in position:
+            continue
+        const, coupling = row.const, {}
+        for s, c in row.coupling.items():
+            if s in position:
+                coupling[position[s]] = c
+            else:
+                const += c * float(fixed_totals[row.quantity][s])
+        result.append(WindowFloor(index, row, position[row.year], const, coupling))
+    return tuple(result)
+
+
+def make_window(inputs: PlanInputs, phase: Phase, x_fixed: np.ndarray, y_fixed: np.ndarray,
+                offsets: tuple[int, ...] | None = None) -> Window:
+    """The window of `phase` (or of `offsets`) given the years before it, fixed (`x_fixed`, `y_fixed`: (n, S))."""
+    T = len(inputs.years)
+    S = x_fixed.shape[1]
+    if offsets is None:
+        offsets = (0,) if phase == "plan_year" else tuple(range(1, T))
+    assert S == offsets[0], "the years before the window must be fixed"
+    n = len(inputs.branch_ids)
+    W = len(offsets)
+    before = inputs.last_target if S == 0 else x_fixed[:, -1]
+    lo0, hi0 = smoothing_box(inputs.capacity, before, inputs.max_change)
+    x_lo = np.zeros((n, W))
+    x_hi = np.repeat(inputs.capacity[:, None], W, axis=1)
+    x_lo[:, 0], x_hi[:, 0] = lo0, hi0
+    fixed_totals = {"clients": x_fixed.sum(axis=0), "loans": y_fixed.sum(axis=0)}
+    need = None
+    if inputs.completion_need is not None and offsets[-1] == T - 1:
+        need = inputs.completion_need - x_fixed.sum(axis=1)
+    return Window(
+        phase=phase,
+        offsets=offsets,
+        x_lo=x_lo,
+        x_hi=x_hi,
+        floors=window_floors(inputs.floors.rows, offsets, fixed_totals),
+        book=inputs.micro_loans + y_fixed.sum(axis=1),
+        completion_need=need,
+        year_weight=np.ones(W),
+        x_fixed=x_fixed,
+        y_fixed=y_fixed,
+    )
+
+
+def year_window(inputs: PlanInputs, w: Window, t: int, x: np.ndarray, y_done: np.ndarray) -> Window:
+    """Year t of window `w` alone, its clients fixed at x[:, t], for the loan stages.
+
+    `x` (n, W): the window's solved clients; `y_done` (n, t): the window's loans decided so far.
+    Everything before year t is fixed, so its floors are on one total and its risk caps are bounds.
+    """
+    xs = np.hstack([w.x_fixed, x[:, :t]])
+    ys = np.hstack([w.y_fixed, y_done])
+    one = make_window(inputs, w.phase, xs, ys, offsets=(w.offsets[t],))
+    column = x[:, t:t + 1]
+    return replace(one, x_lo=column, x_hi=column, completion_need=None, year_weight=w.year_weight[t:t + 1])
+
+
+def phases(inputs: PlanInputs) -> tuple[Phase, ...]:
+    """The plan year, then the rolling years if the cycle has any left."""
+    return ("plan_year", "rolling") if len(inputs.years) > 1 else ("plan_year",)
+
+
+def loan_band(inputs: PlanInputs, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """s_min·x + e_min ≤ y ≤ s_max·x + e_max, and mid = s_mid·x + e_mid, each (n, W)."""
+    low = inputs.size_min[:, None] * x + inputs.book_min[:, None]
+    high = inputs.size_max[:, None] * x + inputs.book_max[:, None]
+    mid = inputs.size_mid[:, None] * x + inputs.book_mid[:, None]
+    return low, mid, high
+
+
+def loan_keys(inputs: PlanInputs, x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Spare loan room above mid, (s_max − s_mid)·x + (e_max − e_mid), normalised to mean 1; its scale.
+
+    Normalised keys keep the quadratic stage's weights near 1; at least `MIN_LOAN_KEY`.
+    """
+    room = np.maximum((inputs.size_max - inputs.size_mid)[:, None] * x + (inputs.book_max - inputs.book_mid)[:, None], 0.0)
+    positive = room[room > 0]
+    scale = float(positive.mean()) if positive.size else 1.0
+    return np.maximum(room / scale, MIN_LOAN_KEY), scale
+
+
+def loan_scale(inputs: PlanInputs) -> float:
+    """s̄: 万元 per client-equivalent (the mean mid loan size), to put loans and clients on one scale."""
+    return float(np.mean(inputs.size_mid)) or 1.0
+
+
+def shortfall_weights(inputs: PlanInputs, floors: tuple[WindowFloor, ...]) -> np.ndarray:
+    """Stage-1 cost of one unit of each window floor's shortfall: tier weight (÷ s̄ for loans)."""
+    s = loan_scale(inputs)
+    return np.array([TIER_WEIGHTS[f.row.tier] / (s if f.row.quantity == "loans" else 1.0) for f in floors])
