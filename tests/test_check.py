@@ -17,7 +17,9 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from builders import branch, build, raw_scenario
+from builders import branch, build, raw_scenario, scenarios_raw
+from hypothesis import HealthCheck, event, given, settings, target
+from hypothesis import strategies as st
 
 from api.plan_files import PlanFileError, read_plan
 from api.reports import plan_xlsx
@@ -368,6 +370,21 @@ def test_checker_accepts_the_engines_plans_of_generated_banks(n: int, seed: int,
         raw[key] = {**raw.get(key, {}), **value}
     scenario, plan = engine_plan(json.dumps(raw, ensure_ascii=False), policy)
     assert_checker_agrees(scenario, plan, round_trip(plan, "json" if seed % 2 else "xlsx", tmp_path))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=scenarios_raw(), policy=st.sampled_from(POLICIES))
+def test_checker_agrees_with_the_engine_on_random_banks(raw: dict, policy: str) -> None:
+    """Random small banks (tests/builders.py): the engine's own plan, unrounded, breaks no hard rule
+    and the checker's floor and schedule breaches are exactly what the engine reports."""
+    scenario = build(raw)
+    plan = make_plan(scenario, policy)
+    breaches = check_plan(scenario, plan.targets, policy)
+    for rule in sorted({b.rule for b in breaches}) or ["none"]:
+        event(f"breach: {rule}")
+    target(float(len(breaches)), label="breaches found")
+    assert [b for b in breaches if b.severity == "hard" and b.rule != NEW_SMOOTHING_RULE] == []
+    assert {(b.rule, b.year, b.branch) for b in breaches if b.severity != "hard"} == engine_reports(plan)
 
 
 def test_checker_reads_a_plan_in_yi_yuan(tmp_path: Path) -> None:
