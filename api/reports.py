@@ -92,8 +92,9 @@ def plan_xlsx(plan: Plan, lang: str = "zh") -> bytes:
         lines += plan.diagnostics.messages
         for v in plan.violations:
             lines.append(f"violation: {v}")
+        quoted = book.add_format({"quote_prefix": True})
         for row, line in enumerate(lines):
-            write_text(ws, row, 0, str(line))
+            write_text(ws, row, 0, str(line), quoted=quoted)
         ws.set_column(0, 0, 120)
     return buffer.getvalue()
 
