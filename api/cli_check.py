@@ -88,7 +88,7 @@ def check_command(
 
     loaded = load_or_exit(scenario)
     try:
-        plan_file = read_plan(plan, loaded.units.money)
+        plan_file = read_plan(plan, loaded.units.money, loaded.plan_year)
     except PlanFileError as exc:
         fail(exc.problems)
     problems = [f"{plan}: {p}" for p in shape_problems(loaded, plan_file.targets)]

@@ -73,8 +73,8 @@ class PlanFile:
     notes: list[str] = field(default_factory=list)
 
 
-def read_plan(path: str | Path, default_unit: str) -> PlanFile:
-    """Read a plan JSON or XLSX; `default_unit` is used when the file names no money unit."""
+def read_plan(path: str | Path, default_unit: str, default_year: int | None = None) -> PlanFile:
+    """Read a plan JSON or XLSX; the defaults (the scenario's) apply when the file names no money unit or plan year."""
     path = Path(path)
     label = str(path)
     if not path.is_file():
@@ -85,7 +85,7 @@ def read_plan(path: str | Path, default_unit: str) -> PlanFile:
     if suffix == ".json":
         return read_plan_json(path, default_unit)
     if suffix in (".xlsx", ".xlsm"):
-        return read_plan_xlsx(path, default_unit)
+        return read_plan_xlsx(path, default_unit, default_year)
     raise PlanFileError([Problem(label, "", "a plan file must be .json (microplan plan --format json) or .xlsx (--out x.xlsx)", path.suffix or path.name, True)])
 
 
@@ -246,7 +246,7 @@ def find_sheets(path: Path) -> list[Sheet]:
     return sheets
 
 
-def read_plan_xlsx(path: Path, default_unit: str) -> PlanFile:
+def read_plan_xlsx(path: Path, default_unit: str, default_year: int | None = None) -> PlanFile:
     """The plan workbook: plan-year targets from the branch sheet, later years from the rolling sheet."""
     label = str(path)
     sheets = find_sheets(path)
@@ -272,11 +272,13 @@ def read_plan_xlsx(path: Path, default_unit: str) -> PlanFile:
             rolling_rows[(bid, year)] = (*values, where)
     if plan_year is None:
         years = sorted({year for _, year in rolling_rows})
-        plan_year = years[0] if years else None
+        plan_year = years[0] if years else default_year
+        if not years and default_year is not None:
+            notes.append(f"{label}: the workbook names no plan year; its branch targets are read as {default_year}'s")
     branch_rows: dict[str, tuple[float | None, float | None, str]] = {}
     if branch_sheet is not None:
         if plan_year is None:
-            problems.append(Problem(label, branch_sheet.title, "cannot tell the plan year: no rolling-plan sheet with a year column"))
+            problems.append(Problem(label, branch_sheet.title, "cannot tell the plan year: no rolling-plan sheet with a year column and no title line"))
         for bid, _, values, where in sheet_records(label, branch_sheet, plan_year, problems):
             if bid in branch_rows:
                 problems.append(Problem(label, where, f"{bid} appears twice"))

@@ -501,6 +501,20 @@ def test_branch_sheet_wins_over_a_stale_rolling_sheet(tmp_path: Path) -> None:
     assert len(plan_file.notes) == 1 and "B01 2014 target_clients" in plan_file.notes[0]
 
 
+def test_a_lone_branch_sheet_is_the_scenarios_plan_year(tmp_path: Path) -> None:
+    """Only the branch sheet left (rolling plan and diagnostics deleted): read as the scenario's plan year."""
+    path = edited_workbook(tmp_path, "en", {("B1", "clients"): 130, ("B1", "loans"): 2600})
+    book = openpyxl.load_workbook(path)
+    for name in book.sheetnames[1:]:
+        del book[name]
+    book.save(path)
+    scenario = build(one_year_raw())
+    plan_file = read_plan(path, scenario.units.money, scenario.plan_year)
+    assert found(check_plan(scenario, plan_file.targets, None, plan_file.resolution)) == {("capacity", 2014, "B1", "max", 30.0)}
+    with pytest.raises(PlanFileError, match="cannot tell the plan year"):
+        read_plan(path, scenario.units.money)
+
+
 def test_unreadable_cells_are_named(tmp_path: Path) -> None:
     path = edited_workbook(tmp_path, "zh", {("B1", "clients"): "abc"})
     with pytest.raises(PlanFileError) as exc:
