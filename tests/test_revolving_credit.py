@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, event, given, settings, target
 from hypothesis import strategies as st
 
 from scenarios.simulation import SimulationSettings
+from sim_scripted import make_params
 from simulate.credit_book import CreditBook
 from simulate.dates import SimulationCalendar
 from simulate.revolving_credit import (
@@ -39,12 +40,6 @@ EXACT = 1e-9
 #: Theory checks accept the closed form inside the 95 % CI widened by this factor, so that a
 #: correct model fails for about 1 seed in 100 rather than 1 in 20.
 CI_SLACK = 1.3
-
-
-def make_params(*, simulation: dict | None = None, **revolving) -> RevolvingCreditParams:
-    """Parameters from a `simulation:` section written as in a scenario file."""
-    section = {"revolving_credit": revolving, **(simulation or {})}
-    return RevolvingCreditParams.from_settings(SimulationSettings.model_validate(section))
 
 
 def quiet(**overrides) -> dict:
@@ -351,6 +346,14 @@ def test_money_is_conserved_and_balances_stay_within_limits(revolving, warmup, d
     target(float(run.portfolio.book.drawn), label="amount drawn")
     assert run.portfolio.book.violations == []
     assert_money_conserved(run)
+
+
+def test_parameters_are_the_scenarios_settings_themselves():
+    """One declaration per parameter: the model holds the scenario's section, not a copy of its fields."""
+    settings = SimulationSettings.model_validate({"warmup_days": 7, "days": 30, "revolving_credit": {"accounts": 12}})
+    params = RevolvingCreditParams.from_settings(settings, start_year=2016)
+    assert params.card is settings.revolving_credit
+    assert (params.warmup_days, params.days, params.start_year) == (7, 30, 2016)
 
 
 def test_same_seed_same_replication_and_different_seed_differs():
