@@ -37,7 +37,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from statistics import NormalDist
-from typing import Literal
 
 import numpy as np
 import simpy

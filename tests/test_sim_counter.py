@@ -12,11 +12,13 @@ import math
 import pytest
 
 from sim_scripted import Account, Need, make_params, scripted_run
+from simulate.revolving_credit import RevolvingCreditParams
 
 EXACT = 1e-9
 
 
-def counter_params(**simulation) -> object:
+def counter_params(**simulation) -> RevolvingCreditParams:
+    """Three counter accounts at one outlet with one teller open 8 hours; no defaults, reviews or season."""
     return make_params(accounts=3, online_share=0.0, seasonality=[1.0] * 12, default={"annual_pd": 0.0},
                        limit_review={"enabled": False},
                        counter={"outlets": 1, "tellers_per_outlet": 1, "opening_hours": 8.0},
