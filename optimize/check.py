@@ -12,7 +12,9 @@ micro-loan increment, `X_t = Σ_b x[b,t]`, `Y_t = Σ_b y[b,t]`.
 
 Severities: `regulatory` (the preset's floors), `department` (the department's own targets and
 buffer), `hard` (capacity, smoothing, loan band, risk cap), `schedule` (the long-term schedule:
-a warning, never a reason to reject a plan; see `blocking`).
+a warning, never a reason to reject a plan). A floor missed in a rolling year after the plan year
+is `indicative` (README: only the plan year binds; the engine reports such shortfalls as warnings
+too), so it does not reject the plan either; hard rules hold in every year. See `blocking`.
 
 Tolerance. Plans are read back from files that print rounded numbers (the plan JSON today to
 2 decimals; the workbook holds full values). Each printed value may be off by half its printed
@@ -26,7 +28,7 @@ part absorbs the LP solver's own feasibility tolerance.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -66,11 +68,12 @@ class Breach:
     required: float
     planned: float
     amount: float  # how far the plan is on the wrong side, > 0
+    indicative: bool = False  # a floor of a rolling year (after the plan year)
 
     @property
     def blocking(self) -> bool:
-        """Whether the breach rejects the plan (every severity but the long-term schedule)."""
-        return self.severity != "schedule"
+        """Whether the breach rejects the plan: any but the long-term schedule and a rolling year's floor."""
+        return self.severity != "schedule" and not self.indicative
 
 
 @dataclass(frozen=True)
@@ -236,7 +239,8 @@ def bank_floor_breaches(scenario: Scenario, plan: PlanArrays, resolution: Resolu
             required = floor(planned, k)
             shifted = floor(planned + total_error[quantity], k)
             error = total_error[quantity] + np.abs(shifted - required)
-            breaches += collect(name, severity, quantity, "min", plan.years, None, required, planned, error)
+            found = collect(name, severity, quantity, "min", plan.years, None, required, planned, error)
+            breaches += [replace(b, indicative=b.year > plan.years[0]) for b in found]
     return breaches
 
 
@@ -466,7 +470,7 @@ def check_plan(scenario: Scenario, targets: pd.DataFrame, policy: str | None = N
 
 def breaches_frame(breaches: list[Breach]) -> pd.DataFrame:
     """The breaches as a table, one row each (engine units)."""
-    columns = ["rule", "severity", "year", "branch", "quantity", "side", "required", "planned", "amount"]
+    columns = ["rule", "severity", "year", "branch", "quantity", "side", "required", "planned", "amount", "indicative"]
     return pd.DataFrame([[getattr(b, c) for c in columns] for b in breaches], columns=columns)
 
 

@@ -3,7 +3,7 @@
 It solves the stages of `optimize.stages` on the data of an `optimize.window.Window`, exactly as
 the Pyomo reference `optimize.model` does, in an equivalent smaller form (each rewrite exact):
 
-- x = ref + over − under, the box x_lo ≤ x ≤ x_hi in the bounds of over and under: no x
+- x = ref' + over − under (ref' the reference clamped to the box, `optimize.window`), the box x_lo ≤ x ≤ x_hi in the bounds of over and under: no x
   columns, no deviation rows;
 - x[b,t] − x[b,t−1] = up − down with 0 ≤ up, down ≤ c·cap: one row carries both the smoothing
   rule and the year-to-year change (up + down = |Δx| at the optimum);
@@ -107,23 +107,25 @@ def per_year(values: np.ndarray, W: int) -> np.ndarray:
 # ---------------------------------------------------------------- constraint families
 
 
-def smoothing_and_change(cap: np.ndarray, c: float, over: np.ndarray, under: np.ndarray, up: np.ndarray,
+def smoothing_and_change(ref: np.ndarray, over: np.ndarray, under: np.ndarray, up: np.ndarray,
                          down: np.ndarray) -> list[RowBlock]:
     """x[b,t] − x[b,t−1] − up[b,t] + down[b,t] = 0, 0 ≤ up, down ≤ c·cap[b]  ∀ b, window t ≥ 1.
 
-    The smoothing rule |x[b,t] − x[b,t−1]| ≤ c·cap[b] sits in the bounds of up and down; from the
-    year before the window it is in the client box (`optimize.window.smoothing_box`).
+    With x = ref' + over − under the row's constant is ref'[b,t] − ref'[b,t−1]. The smoothing rule
+    |x[b,t] − x[b,t−1]| ≤ c·cap[b] sits in the bounds of up and down; from the year before the
+    window it is in the client box (`optimize.window.smoothing_box`).
     """
     if not up.size:
         return []
     terms = [(over[:, 1:].ravel(), 1.0), (under[:, 1:].ravel(), -1.0), (over[:, :-1].ravel(), -1.0),
              (under[:, :-1].ravel(), 1.0), (up.ravel(), -1.0), (down.ravel(), 1.0)]
-    return [block("smoothing", terms, 0.0, 0.0, up.size)]
+    rhs = -(ref[:, 1:] - ref[:, :-1]).ravel()
+    return [block("smoothing", terms, rhs, rhs, up.size)]
 
 
 def extra_load_limits(key: np.ndarray, over: np.ndarray, under: np.ndarray, theta: np.ndarray,
                       theta0: np.ndarray) -> list[RowBlock]:
-    """x[b,t] − ref[b] ≤ θ[t]·key[b] for keyed branches; x[b,t] − ref[b] ≤ θ0[t] for zero-key ones."""
+    """x[b,t] − ref'[b,t] ≤ θ[t]·key[b] for keyed branches; x[b,t] − ref'[b,t] ≤ θ0[t] for zero-key ones."""
     W = over.shape[1]
     blocks = []
     keyed, zero = np.flatnonzero(key > 0), np.flatnonzero(key <= 0)
@@ -137,21 +139,21 @@ def extra_load_limits(key: np.ndarray, over: np.ndarray, under: np.ndarray, thet
     return blocks
 
 
-def long_term_completion(inputs: PlanInputs, need: np.ndarray, branches: np.ndarray, over: np.ndarray,
+def long_term_completion(ref: np.ndarray, need: np.ndarray, branches: np.ndarray, over: np.ndarray,
                          under: np.ndarray, shortfall: np.ndarray) -> list[RowBlock]:
     """Σ_t x[b,t] + shortfall[b] ≥ L[b] − A[b] − Σ_fixed x[b,s]  ∀ b ∈ COMPLETION_BRANCHES (elastic)."""
     if not len(branches):
         return []
     W = over.shape[1]
     terms = [(over[branches, t], 1.0) for t in range(W)] + [(under[branches, t], -1.0) for t in range(W)]
-    rhs = need[branches] - W * inputs.reference[branches]
+    rhs = need[branches] - ref[branches].sum(axis=1)
     return [block("long_term_completion", terms + [(shortfall, 1.0)], rhs, INF, len(branches))]
 
 
-def loan_size_band(inputs: PlanInputs, c: dict[str, np.ndarray], capped: np.ndarray, free: np.ndarray) -> list[RowBlock]:
-    """s_min·x + e_min ≤ y ≤ s_max·x + e_max: per risk-capped branch, summed over the others."""
+def loan_size_band(inputs: PlanInputs, ref: np.ndarray, c: dict[str, np.ndarray], capped: np.ndarray,
+                   free: np.ndarray) -> list[RowBlock]:
+    """s_min·x + e_min ≤ y ≤ s_max·x + e_max: per risk-capped branch, summed over the others (x = ref' + over − under)."""
     over, under, W = c["over"], c["under"], c["over"].shape[1]
-    ref = inputs.reference
     blocks = []
     for name, size, book, is_low in (("loan_size_band_low", inputs.size_min, inputs.book_min, True),
                                      ("loan_size_band_high", inputs.size_max, inputs.book_max, False)):
@@ -159,13 +161,13 @@ def loan_size_band(inputs: PlanInputs, c: dict[str, np.ndarray], capped: np.ndar
             cols = np.concatenate([over[free].T.ravel(), under[free].T.ravel()])  # year-major
             rows = np.concatenate([np.repeat(np.arange(W), len(free))] * 2)
             coefs = np.concatenate([np.tile(-size[free], W), np.tile(size[free], W)])
-            bound = np.full(W, float(np.sum(book[free] + size[free] * ref[free])))
+            bound = np.sum(book[free, None] + size[free, None] * ref[free], axis=0)
             blocks.append(RowBlock(f"{name}_free", np.concatenate([rows, np.arange(W)]),
                                    np.concatenate([cols, c["loans_free"]]).astype(np.int32),
                                    np.concatenate([coefs, np.ones(W)]),
                                    bound if is_low else np.full(W, -INF), np.full(W, INF) if is_low else bound))
         if len(capped):
-            bound = per_year(book[capped] + size[capped] * ref[capped], W).ravel()
+            bound = (book[capped, None] + size[capped, None] * ref[capped]).ravel()
             terms = [(c["y_capped"].ravel(), 1.0), (over[capped].ravel(), -per_year(size[capped], W).ravel()),
                      (under[capped].ravel(), per_year(size[capped], W).ravel())]
             blocks.append(block(f"{name}_capped", terms, bound if is_low else -INF, INF if is_low else bound,
@@ -291,22 +293,22 @@ def client_problem(inputs: PlanInputs, w: Window) -> StageProblem:
                        "theta0": (W,), "loans_free": (W if loan_floors and len(free) else 0,),
                        "y_capped": (len(capped), W), "floor_shortfall": (len(w.floors),),
                        "completion_shortfall": (len(completion),)})
-    ref = per_year(inputs.reference, W)
+    ref = w.ref
     lower, upper = np.zeros(count), np.full(count, INF)
     lower[c["over"]], upper[c["over"]] = np.maximum(w.x_lo - ref, 0.0), np.maximum(w.x_hi - ref, 0.0)
     lower[c["under"]], upper[c["under"]] = np.maximum(ref - w.x_hi, 0.0), np.maximum(ref - w.x_lo, 0.0)
     upper[c["up"]] = upper[c["down"]] = per_year(inputs.max_change * inputs.capacity, W - 1)
     lower[c["loans_free"]] = lower[c["y_capped"]] = -INF
     x_totals = [Total(np.concatenate([c["over"][:, t], c["under"][:, t]]), np.repeat([1.0, -1.0], n),
-                      float(inputs.reference.sum())) for t in range(W)]
+                      float(ref[:, t].sum())) for t in range(W)]
     y_totals = [Total(np.concatenate([c["loans_free"][t:t + 1], c["y_capped"][:, t]]),
                       np.ones(len(c["loans_free"][t:t + 1]) + len(capped)), 0.0) for t in range(W)]
     blocks = [
-        *smoothing_and_change(inputs.capacity, inputs.max_change, c["over"], c["under"], c["up"], c["down"]),
+        *smoothing_and_change(ref, c["over"], c["under"], c["up"], c["down"]),
         *extra_load_limits(inputs.key, c["over"], c["under"], c["theta"], c["theta0"]),
-        *(long_term_completion(inputs, need, completion, c["over"], c["under"], c["completion_shortfall"])
+        *(long_term_completion(ref, need, completion, c["over"], c["under"], c["completion_shortfall"])
           if need is not None else []),
-        *loan_size_band(inputs, c, capped, free),
+        *loan_size_band(inputs, ref, c, capped, free),
         *risk_caps(inputs.capped_growth, w.book[capped], [(c["y_capped"], 1.0)], np.zeros((len(capped), W))),
         *floors(w.floors, {"clients": x_totals, "loans": y_totals}, c["floor_shortfall"]),
     ]
@@ -405,8 +407,7 @@ def solve_window(inputs: PlanInputs, w: Window) -> WindowSolution:
     clients = client_problem(inputs, w)
     run_stages(clients, CLIENT_STAGES, n, objectives, prefix)
     values = np.asarray(clients.highs.getSolution().col_value)
-    ref = per_year(inputs.reference, w.size)
-    x = np.clip(ref + values[clients.cols["over"]] - values[clients.cols["under"]], w.x_lo, w.x_hi)
+    x = np.clip(w.ref + values[clients.cols["over"]] - values[clients.cols["under"]], w.x_lo, w.x_hi)
     seconds = clients.highs.getRunTime()
     y = np.zeros((n, 0))
     for t in range(w.size):

@@ -36,8 +36,8 @@ def build_model(inputs: PlanInputs, w: Window) -> pyo.ConcreteModel:
     add_risk_caps(m, inputs, w)
     add_long_term_completion(m, w)
     add_floors(m, w)
-    add_extra_load_limits(m, inputs)
-    add_deviation_definitions(m, inputs)
+    add_extra_load_limits(m, inputs, w)
+    add_deviation_definitions(m, w)
     add_client_objectives(m, inputs, w)
     return m
 
@@ -139,22 +139,25 @@ def add_floors(m: pyo.ConcreteModel, w: Window) -> None:
     m.floors = pyo.Constraint(m.FLOOR_ROWS, rule=rule)
 
 
-def add_extra_load_limits(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
-    """x[b,t] − ref[b] ≤ θ[t]·key[b] (keyed branches);  x[b,t] − ref[b] ≤ θ0[t] (zero-key branches)."""
-    ref, key = inputs.reference, inputs.key
+def add_extra_load_limits(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None:
+    """x[b,t] − ref'[b,t] ≤ θ[t]·key[b] (keyed branches);  x[b,t] − ref'[b,t] ≤ θ0[t] (zero-key branches).
+
+    ref' is the reference clamped to the branch's box (`optimize.window.effective_reference`).
+    """
+    ref, key = w.ref, inputs.key
     m.extra_load_limits = pyo.Constraint(
-        m.KEYED_BRANCHES, m.YEARS, rule=lambda m, b, t: m.x[b, t] - float(ref[b]) <= m.theta[t] * float(key[b])
+        m.KEYED_BRANCHES, m.YEARS, rule=lambda m, b, t: m.x[b, t] - float(ref[b, t]) <= m.theta[t] * float(key[b])
     )
     m.zero_key_load_limits = pyo.Constraint(
-        m.ZERO_KEY_BRANCHES, m.YEARS, rule=lambda m, b, t: m.x[b, t] - float(ref[b]) <= m.theta0[t]
+        m.ZERO_KEY_BRANCHES, m.YEARS, rule=lambda m, b, t: m.x[b, t] - float(ref[b, t]) <= m.theta0[t]
     )
 
 
-def add_deviation_definitions(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
-    """x − ref = over − under;  change ≥ |x[b,t] − x[b,t−1]|."""
-    ref = inputs.reference
+def add_deviation_definitions(m: pyo.ConcreteModel, w: Window) -> None:
+    """x − ref' = over − under;  change ≥ |x[b,t] − x[b,t−1]|."""
+    ref = w.ref
     m.client_deviation_definition = pyo.Constraint(
-        m.BRANCHES, m.YEARS, rule=lambda m, b, t: m.x[b, t] - float(ref[b]) == m.over[b, t] - m.under[b, t]
+        m.BRANCHES, m.YEARS, rule=lambda m, b, t: m.x[b, t] - float(ref[b, t]) == m.over[b, t] - m.under[b, t]
     )
     m.change_up = pyo.Constraint(m.BRANCHES, m.LATER_YEARS, rule=lambda m, b, t: m.change[b, t] >= m.x[b, t] - m.x[b, t - 1])
     m.change_down = pyo.Constraint(m.BRANCHES, m.LATER_YEARS, rule=lambda m, b, t: m.change[b, t] >= m.x[b, t - 1] - m.x[b, t])

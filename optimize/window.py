@@ -38,6 +38,7 @@ class Window:
     offsets: tuple[int, ...]  # positions in inputs.years
     x_lo: np.ndarray  # client box: capacity, and smoothing from the year before the window
     x_hi: np.ndarray
+    ref: np.ndarray  # the policy's reference clamped to the box: load is measured above it
     floors: tuple[WindowFloor, ...]
     book: np.ndarray  # (n,) micro book at the window's start: M_b + Σ fixed y
     completion_need: np.ndarray | None  # (n,) L − A − Σ fixed x, in the cycle's last phase only
@@ -71,6 +72,16 @@ def smoothing_box(capacity: np.ndarray, before: np.ndarray, max_change: float) -
     lo = np.where(known, np.minimum(capacity, np.maximum(0.0, prev - step)), 0.0)
     hi = np.where(known, np.minimum(capacity, prev + step), capacity)
     return lo, np.maximum(hi, lo)
+
+
+def effective_reference(reference: np.ndarray, x_lo: np.ndarray, x_hi: np.ndarray) -> np.ndarray:
+    """ref'[b,t] = clamp(ref[b], x_lo[b,t], x_hi[b,t]).
+
+    What smoothing or capacity forces is not extra load: measured from the raw reference, a
+    branch pushed up by its smoothing floor would set the min-max load θ for everybody and leave
+    the rest of the extra to the simplex's whim (found by the twin property test).
+    """
+    return np.clip(reference[:, None], x_lo, x_hi)
 
 
 def window_floors(rows: tuple[FloorRow, ...], offsets: tuple[int, ...], fixed_totals: dict[str, np.ndarray]) -> tuple[WindowFloor, ...]:
@@ -114,6 +125,7 @@ def make_window(inputs: PlanInputs, phase: Phase, x_fixed: np.ndarray, y_fixed: 
         offsets=offsets,
         x_lo=x_lo,
         x_hi=x_hi,
+        ref=effective_reference(inputs.reference, x_lo, x_hi),
         floors=window_floors(inputs.floors.rows, offsets, fixed_totals),
         book=inputs.micro_loans + y_fixed.sum(axis=1),
         completion_need=need,
@@ -133,7 +145,7 @@ def year_window(inputs: PlanInputs, w: Window, t: int, x: np.ndarray, y_done: np
     ys = np.hstack([w.y_fixed, y_done])
     one = make_window(inputs, w.phase, xs, ys, offsets=(w.offsets[t],))
     column = x[:, t:t + 1]
-    return replace(one, x_lo=column, x_hi=column, completion_need=None, year_weight=w.year_weight[t:t + 1])
+    return replace(one, x_lo=column, x_hi=column, ref=column, completion_need=None, year_weight=w.year_weight[t:t + 1])
 
 
 def phases(inputs: PlanInputs) -> tuple[Phase, ...]:
