@@ -28,7 +28,7 @@ from scenarios.reading import MAX_FILE_BYTES, Table, decode_text, parse_document
 from scenarios.schema import MAX_MONEY_WAN, MONEY_FACTORS, MONEY_FIELDS, Branch, Scenario, Variant, from_wan, to_wan
 from scenarios.simulation import SimulationSettings
 
-__all__ = ["MAX_FILE_BYTES", "load_scenario", "scenario_from_dict", "dump_scenario", "bundled_names"]
+__all__ = ["MAX_FILE_BYTES", "load_scenario", "load_scenario_with_files", "scenario_from_dict", "dump_scenario", "bundled_names"]
 
 TABLE_SUFFIXES = (".csv", ".xlsx")
 EXAMPLES_PACKAGE = "scenarios.examples"
@@ -53,6 +53,11 @@ def bundled_path(name: str) -> Path:
 
 def load_scenario(source: str | Path) -> Scenario:
     """Load a scenario from a file path or a bundled example name; raise `ScenarioError`."""
+    return load_scenario_with_files(source)[0]
+
+
+def load_scenario_with_files(source: str | Path) -> tuple[Scenario, tuple[Path, ...]]:
+    """The scenario and the files it was read from (the scenario file, its branch table if any)."""
     path = Path(source)
     if not os.path.lexists(path):
         if str(source) in bundled_names():
@@ -63,7 +68,8 @@ def load_scenario(source: str | Path) -> Scenario:
                 f"no such file or bundled scenario; bundled: {', '.join(bundled_names())}",
             )])
     raw = read_document(path, str(source))
-    return scenario_from_dict(raw, file=str(source), base_dir=path.parent)
+    files = (path,) + ((path.parent / raw["branches"],) if isinstance(raw.get("branches"), str) else ())
+    return scenario_from_dict(raw, file=str(source), base_dir=path.parent), files
 
 
 def read_document(path: Path, label: str | None = None) -> dict[str, Any]:
