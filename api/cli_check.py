@@ -5,8 +5,8 @@ file `microplan plan` wrote (JSON or the workbook, also after a planner edited t
 and checked by `optimize.check`, which recomputes every rule from the scenario without the LP
 engine's code.
 
-Exit codes: 0 every rule holds (long-term schedule warnings may be printed); 1 some rule is
-breached (a table of breaches: rule, year, branch or the bank, required, planned, by how much,
+Exit codes: 0 every rule holds (warnings may be printed: the long-term schedule, and floors
+of the indicative rolling years, as `microplan plan` reports them); 1 some rule is breached (a table of breaches: rule, year, branch or the bank, required, planned, by how much,
 unit — money in the scenario's unit, clients in 户); 2 bad input, one line per problem.
 """
 
@@ -51,7 +51,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "bank": ("全行", "bank"),
     "clients": ("户", "户"),
     "breaches": ("未满足的规则", "breaches"),
-    "warnings": ("长期进度提示（不影响通过）", "long-term schedule warnings (the plan still passes)"),
+    "warnings": ("提示（不影响通过）：长期进度、滚动年度", "warnings (the plan still passes): long-term schedule, rolling years"),
     "columns": ("规则|层级|年度|机构|要求|计划|差额|单位", "rule|severity|year|branch|required|planned|by|unit"),
 }
 
@@ -149,6 +149,7 @@ def breach_row(breach: Breach, money: float, unit: str) -> dict:
         "planned": breach.planned * scale,
         "amount": breach.amount * scale,
         "unit": unit if breach.quantity == "loans" else "户",
+        "indicative": breach.indicative,
     }
 
 
@@ -163,12 +164,12 @@ def print_table(title: str, rows: list[dict], i: int, unit: str) -> None:
     console.print(Text(title))  # Text: ids and names from the files are never read as markup
     table = Table(header_style="bold")
     for n, name in enumerate(TEXT["columns"][i].split("|")):
-        table.add_column(Text(name), justify="right" if 4 <= n <= 6 else "left", no_wrap=n != 0)
+        table.add_column(Text(name), justify="right" if 4 <= n <= 6 else "left", no_wrap=n > 1, overflow="fold")
     for r in rows:
         places = digits if r["unit"] != "户" else 2
         table.add_row(*map(Text, (
             rule_name(r["rule"], i),
-            SEVERITY_NAMES[r["severity"]][i],
+            SEVERITY_NAMES[r["severity"]][i] + (("·滚动年度", ", rolling year")[i] if r["indicative"] else ""),
             str(r["year"]),
             r["branch"] or TEXT["bank"][i],
             f"{'≥' if r['side'] == 'min' else '≤'} {r['required']:,.{places}f}",

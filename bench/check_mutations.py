@@ -127,6 +127,10 @@ CHECK_MUTATIONS: list[Mutation] = [
              '            continue  # a totals or note row, not a branch',
              '            pass',
              'totals row read as a branch', CHECK_TESTS),
+    Mutation('rolling-year-floors-block', 'optimize/check.py',
+             'return self.severity != "schedule" and not self.indicative',
+             'return self.severity != "schedule"',
+             "a rolling year's floor rejects the plan (the engine reports it as a warning)", CHECK_TESTS),
 ]
 
 #: Wrong rules planted in the engine: the checker, run on every engine plan of the bundled and

@@ -137,7 +137,9 @@ def test_floors_of_later_years_use_the_plan_itself() -> None:
     raw = raw_scenario([branch("B1")], rules={"increment": {}}, cycle={"horizon_years": 3, "start_year": 2013})
     scenario = build(raw)
     plan = targets_frame([("B1", 2014, 50, 1000.0), ("B1", 2015, 50, 900.0)])
-    assert found(check_plan(scenario, plan, policy="ratchet")) == {("increment", 2015, None, "min", 100.0)}
+    breaches = check_plan(scenario, plan, policy="ratchet")
+    assert found(breaches) == {("increment", 2015, None, "min", 100.0)}
+    assert breaches[0].indicative and not breaches[0].blocking  # a rolling year's floor: a warning
 
 
 # ---------------------------------------------------------------- department targets
@@ -555,6 +557,26 @@ def test_cli_reports_money_in_the_scenarios_unit(cli, tmp_path: Path) -> None:
     [breach] = json.loads(result.out)["breaches"]
     assert (breach["rule"], breach["unit"]) == ("loan_band", "亿元")
     assert breach["amount"] == pytest.approx(0.01) and breach["required"] == pytest.approx(0.06)
+
+
+def test_cli_agrees_with_plan_on_rolling_year_shortfalls(cli, tmp_path: Path) -> None:
+    """All-loan growth of 30 % after the plan year: the rolling years' growth floors cannot be met.
+
+    `microplan plan` reports them as warnings and exits 0; `microplan check` lists the same floors
+    as warnings (rolling years are indicative) and exits 0 too.
+    """
+    raw = synthetic_bank(20, 6, plan_year=2015)
+    raw["bank"]["all_loan_growth_later"] = 0.3
+    scenario_path = write_raw(raw, tmp_path)
+    planned = cli("plan", scenario_path, "--format", "json", "--out", tmp_path / "plan.json")
+    body = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
+    rolling = {(w["rule"], w["year"]) for w in body.get("warnings", []) if w.get("tier") == "regulatory"}
+    assert rolling == {("growth_rate", 2016), ("growth_rate", 2017)}
+    checked = cli("check", scenario_path, tmp_path / "plan.json", "--format", "json")
+    assert (planned.code, checked.code) == (0, 0)
+    report = json.loads(checked.out)
+    assert report["breaches"] == []
+    assert {(w["rule"], w["year"]) for w in report["warnings"] if w["indicative"]} == rolling
 
 
 def test_cli_exit_2_for_a_file_that_is_no_workbook(cli, tmp_path: Path) -> None:
