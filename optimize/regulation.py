@@ -7,8 +7,10 @@ of last year, ΔL the planned all-loan increment, a the client attrition, k = 1 
 - increment       ΔM_t ≥ k · ΔM_{t−1}
 - borrower_count  C_t ≥ k · C_{t−1}, with C_t = (1 − a)·C_{t−1} + X_t, i.e. X_t ≥ (a + k − 1)·C_{t−1}
 - approval_rate   checked against the simulated rate, reported, not allocated
-- asset_quality   (两增两控) branches over the NPL tolerance are risk-capped in the allocation
-- all_in_cost     (两增两控) reported, not allocated
+- asset_quality   (两增两控) branches whose NPL ratio exceeds the tolerance are risk-capped in the
+                  allocation; tolerance = bank NPL + npl_tolerance_pp − margin (a margin tightens
+                  a rule, as it raises a floor)
+- all_in_cost     (两增两控) in force but not allocated: the plan JSON says so (`floors.all_in_cost`)
 
 Each rule becomes `FloorRow`s: a linear row over the bank totals of the plan years, so the
 allocation LP can enforce floors of later years that depend on the plan (the growing micro
@@ -144,6 +146,11 @@ def department_rows(scenario: Scenario, rules: dict[str, float]) -> list[FloorRo
     return rows
 
 
+def asset_quality_tolerance(bank_npl: float, tolerance_pp: float, margin: float) -> float:
+    """NPL tolerance of 两增两控: micro NPL ≤ all-loan NPL + pp; a margin makes it stricter (− margin)."""
+    return bank_npl + tolerance_pp - margin
+
+
 def bank_floors(scenario: Scenario) -> Floors:
     """Every floor of the scenario's preset and overrides, as LP rows plus reported values."""
     rules = active_rules(scenario)
@@ -155,7 +162,7 @@ def bank_floors(scenario: Scenario) -> Floors:
     reg = scenario.regulation
     tolerance = scenario.risk.npl_tolerance
     if "asset_quality" in rules and scenario.bank.npl_ratio is not None:
-        tolerance = scenario.bank.npl_ratio + reg.npl_tolerance_pp + rules["asset_quality"]
+        tolerance = asset_quality_tolerance(scenario.bank.npl_ratio, reg.npl_tolerance_pp, rules["asset_quality"])
     approval = None
     if "approval_rate" in rules and scenario.bank.approval_rate_prev is not None:
         approval = scenario.bank.approval_rate_prev * (1 + rules["approval_rate"])
