@@ -2,7 +2,7 @@
 
 `make_plan(scenario, policy)` is the one entry point the CLI and the API call. Values in a
 `Plan` are in the engine's units (万元, 户); `Plan.to_json()` converts money back to the
-scenario's own unit, as CONTRACT.md requires.
+scenario's own unit (README: "The plan JSON").
 
 Two engines solve the same staged problem (docs/model.md §3, `optimize.solve`'s registry):
 `pyomo`, the reference formulation (`optimize.model`), and `matrix`, the same rows written as

@@ -1,6 +1,6 @@
 """Synthetic banks: deterministic, realistic branch tables for examples, tests and benchmarks.
 
-Magnitudes follow a Chinese city commercial bank of 2014 (FACTS.md and the README's sources):
+Magnitudes follow a Chinese city commercial bank of 2014 (docs/model.md §5 and the README):
 micro loans ≈ 20 % of all loans, about 290万 of micro balance per micro borrower, an all-loan
 increment plan ≈ 10.8 % of the book, 12 % yearly client attrition. Branch sizes are
 assumptions: 3–25 outlets (county branches smaller), 1.2–2.2 client managers per outlet of whom
