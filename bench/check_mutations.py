@@ -145,9 +145,13 @@ ENGINE_MUTATIONS: list[Mutation] = [
              'need = a + 0 * margin  # gross',
              'engine: borrower-count margin ignored (issue 8)', CHECK_TESTS),
     Mutation('engine-matrix-smoothing-removed', 'optimize/matrix.py',
-             'upper[c["up"]] = upper[c["down"]] = per_year(inputs.max_change * cap, T - 1)',
-             'upper[c["up"]] = upper[c["down"]] = per_year(1e6 * cap, T - 1)',
+             'upper[c["up"]] = upper[c["down"]] = per_year(inputs.max_change * inputs.capacity, W - 1)',
+             'upper[c["up"]] = upper[c["down"]] = per_year(1e6 * inputs.capacity, W - 1)',
              'engine: year-to-year smoothing removed from the default engine (issue 8)', CHECK_TESTS),
+    Mutation('engine-last-year-smoothing-removed', 'optimize/window.py',
+             'before = inputs.last_target if S == 0 else x_fixed[:, -1]',
+             'before = np.full(n, np.nan) if S == 0 else x_fixed[:, -1]',
+             "engine: smoothing from last year's target dropped (issue 8)", CHECK_TESTS),
 ]
 
 if __name__ == "__main__":
