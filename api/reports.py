@@ -13,7 +13,7 @@ import pandas as pd
 
 from api.writing import csv_text, new_workbook, write_frame, write_text
 from optimize.plan import Plan
-from scenarios.schema import MONEY_FACTORS
+from scenarios.schema import from_wan
 
 COLUMNS = {  # key: (中文, English)
     "id": ("机构号", "Branch id"),
@@ -36,7 +36,7 @@ YES_NO = {True: ("是", "yes"), False: ("", "")}
 def branch_frame(plan: Plan, lang: str = "zh") -> pd.DataFrame:
     """The plan-year branch table with readable headers, money in the scenario's unit."""
     i = 0 if lang == "zh" else 1
-    money = 1.0 / MONEY_FACTORS[plan.scenario.units.money]
+    money = from_wan(1.0, plan.scenario.units.money)
     table = plan.branch_table()
     table["target_loan_increment"] = table["target_loan_increment"] * money
     table["schedule"] = table["schedule"].map(lambda s: SCHEDULE_WORDS[s][i])
@@ -50,7 +50,7 @@ def branch_frame(plan: Plan, lang: str = "zh") -> pd.DataFrame:
 
 def rolling_frame(plan: Plan, lang: str = "zh") -> pd.DataFrame:
     """Targets of every plan year per branch (the plan year binding, later years indicative)."""
-    money = 1.0 / MONEY_FACTORS[plan.scenario.units.money]
+    money = from_wan(1.0, plan.scenario.units.money)
     t = plan.targets.copy()
     t["target_loan_increment"] *= money
     names = ("机构号", "年度", "新增小微户数目标", "小微贷款增量目标") if lang == "zh" else ("Branch id", "Year", "Target new clients", "Target loan increment")
@@ -59,7 +59,7 @@ def rolling_frame(plan: Plan, lang: str = "zh") -> pd.DataFrame:
 
 def floors_frame(plan: Plan, lang: str = "zh") -> pd.DataFrame:
     """Every floor row with its required value and the plan's total."""
-    money = 1.0 / MONEY_FACTORS[plan.scenario.units.money]
+    money = from_wan(1.0, plan.scenario.units.money)
     f = plan.floor_values.copy()
     scale = f["quantity"].map({"loans": money, "clients": 1.0})
     f["required"] *= scale

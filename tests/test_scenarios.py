@@ -48,16 +48,16 @@ BAD_DOCUMENTS = [
     pytest.param(patched(branches__0__outlets="many"), "branches.0.outlets", "integer", id="wrong type: outlets must be a number"),
     pytest.param({**valid_raw(), "plan_yaer": 2014}, "plan_yaer", "unknown key", id="typo in a key is an error, not ignored"),
     pytest.param(patched(plan_year=None), "plan_year", "required", id="missing required field"),
-    pytest.param(patched(branches__0__micro_client_managers=99), "branches.0", "micro_client_managers must be ≤ client_managers", id="more micro managers than managers"),
-    pytest.param(patched(branches__0__loan_size_min=90.0), "branches.0", "loan_size_min must be ≤ loan_size_max", id="loan-size band upside down"),
-    pytest.param(patched(branches__1__id="B1"), "scenario", "unique", id="duplicate branch id"),
+    pytest.param(patched(branches__0__micro_client_managers=99), "branches.0.micro_client_managers", "micro_client_managers must be ≤ client_managers", id="more micro managers than managers"),
+    pytest.param(patched(branches__0__loan_size_min=90.0), "branches.0.loan_size_min", "loan_size_min must be ≤ loan_size_max", id="loan-size band upside down"),
+    pytest.param(patched(branches__1__id="B1"), "branches.1.id", "unique", id="duplicate branch id"),
     pytest.param(patched(cycle__horizon_years=7), "cycle.horizon_years", "less than or equal to 5", id="cycle longer than 5 years"),
-    pytest.param(patched(plan_year=2030), "scenario", "inside the cycle", id="plan year outside the cycle"),
+    pytest.param(patched(plan_year=2030), ": plan_year", "inside the cycle", id="plan year outside the cycle"),
     pytest.param(patched(bank__micro_client_attrition=1.5), "bank.micro_client_attrition", "less than or equal to 1", id="rate above 1"),
     pytest.param(patched(units={"money": "美元"}), "units.money", "元", id="unknown money unit"),
     pytest.param(patched(branches=[]), "branches", "at least 1", id="zero branches"),
-    pytest.param(patched(bank__micro_loans_prev=5e7), "bank", "must not exceed all_loans_prev", id="micro loans above all loans"),
-    pytest.param(patched(cycle__weights={"outlets": 0.5, "client_managers": 0.6}), "cycle.weights", "sum to 1", id="weights not summing to 1"),
+    pytest.param(patched(bank__micro_loans_prev=5e7), "bank.micro_loans_prev", "must not exceed all_loans_prev", id="micro loans above all loans"),
+    pytest.param(patched(cycle__weights={"outlets": 0.5, "client_managers": 0.6}), "cycle.weights.outlets", "sum to 1 (got 1.1)", id="weights not summing to 1 (market_potential takes its default 0)"),
     pytest.param("name: x\nplan_year: [2014\n", "line 3", "YAML syntax error", id="YAML syntax error names the line"),
     pytest.param("- just\n- a list\n", "", "must be a mapping", id="top level is not a mapping"),
 ]
@@ -76,6 +76,36 @@ def test_bad_scenario_exits_2_with_field_path(cli, tmp_path: Path, content: obje
 def test_every_problem_reported_in_one_pass(cli, tmp_path: Path) -> None:
     result = cli("validate", write(tmp_path, patched(branches__0__outlets=-1, branches__1__micro_clients=-5, plan_yaer=1)))
     assert result.code == 2 and len(result.err.splitlines()) == 3
+
+
+def test_cross_field_problems_come_with_field_problems(cli, tmp_path: Path) -> None:
+    """Field problems (negative outlets) no longer hide the rules between fields: band, cycle, ids, M0 ≤ L0."""
+    data = patched(branches__0__outlets=-1, branches__1__loan_size_min=90.0, plan_year=2030,
+                   bank__micro_loans_prev=5e7)
+    data["branches"].append(dict(data["branches"][0], id="b1", outlets=3))
+    result = cli("validate", write(tmp_path, data))
+    lines = result.err.splitlines()
+    assert result.code == 2 and len(lines) == 5, result.err
+    for fragment in ("branches.0.outlets:", "branches.1.loan_size_min: loan_size_min must be ≤ loan_size_max",
+                     ": plan_year: plan_year must lie inside the cycle", "bank.micro_loans_prev: micro_loans_prev must not exceed",
+                     "branches.2.id: branch ids must be unique: 'b1' repeats row 0"):
+        assert any(fragment in line for line in lines), (fragment, result.err)
+
+
+def test_a_rule_between_fields_is_skipped_when_its_own_field_is_wrong(cli, tmp_path: Path) -> None:
+    """client_managers = "many" is one problem; micro ≤ all cannot be judged and adds none."""
+    result = cli("validate", write(tmp_path, patched(branches__0__client_managers="many")))
+    assert result.code == 2 and len(result.err.splitlines()) == 1 and "branches.0.client_managers" in result.err
+
+
+def test_money_units_convert_one_way_and_back() -> None:
+    """1 亿元 = 10,000 万元 and 1 元 = 0.0001 万元 (by hand); from_wan undoes to_wan."""
+    from scenarios.schema import from_wan, to_wan
+
+    assert to_wan(1.0, "亿元") == 10_000.0 and to_wan(1.0, "元") == 0.0001 and to_wan(7.0, "万元") == 7.0
+    assert from_wan(10_000.0, "亿元") == 1.0 and from_wan(1.0, "元") == 10_000.0
+    for unit in ("元", "万元", "亿元"):
+        assert from_wan(to_wan(123.5, unit), unit) == pytest.approx(123.5)
 
 
 def test_value_is_shown(cli, tmp_path: Path) -> None:
