@@ -11,7 +11,7 @@ year to the cycle's end year. `b` a branch, `t` a year, `x[b,t]` new clients, `y
 micro-loan increment, `X_t = Σ_b x[b,t]`, `Y_t = Σ_b y[b,t]`.
 
 Severities: `regulatory` (the preset's floors), `department` (the department's own targets and
-buffer), `hard` (capacity, smoothing, loan band, risk cap), `schedule` (the long-term schedule:
+buffer; under the proportional policy the schedule's bank total), `hard` (capacity, smoothing, loan band, risk cap), `schedule` (the long-term schedule:
 a warning, never a reason to reject a plan). A floor missed in a rolling year after the plan year
 is `indicative` (README: only the plan year binds; the engine reports such shortfalls as warnings
 too), so it does not reject the plan either; hard rules hold in every year. See `blocking`.
@@ -432,12 +432,17 @@ def completion_breaches(scenario: Scenario, plan: PlanArrays, resolution: Resolu
 
 
 def cycle_schedule_breaches(scenario: Scenario, plan: PlanArrays, resolution: Resolution) -> list[Breach]:
-    """X_t ≥ Σ_b max(0, L_b − A_b)/years_left (proportional: the schedule's bank total each year)."""
+    """X_t ≥ Σ_b max(0, L_b − A_b)/years_left (proportional: the schedule's bank total each year).
+
+    A department floor (docs/model.md §3: the proportional policy keeps the schedule's bank
+    total), so it rejects a plan in the plan year and is indicative in the rolling years.
+    """
     achieved = np.array([b.achieved_clients for b in scenario.branches], dtype=float)
     pace = np.maximum(long_term_targets(scenario) - achieved, 0.0) / len(plan.years)
     required = np.full(len(plan.years), pace.sum())
     error = np.full(len(plan.years), len(plan.ids) * resolution.half_clients)
-    return collect("cycle_schedule", "schedule", "clients", "min", plan.years, None, required, plan.x.sum(axis=0), error)
+    found = collect("cycle_schedule", "department", "clients", "min", plan.years, None, required, plan.x.sum(axis=0), error)
+    return [replace(b, indicative=b.year > plan.years[0]) for b in found]
 
 
 # ---------------------------------------------------------------- the whole check
