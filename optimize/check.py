@@ -1,8 +1,8 @@
 """An independent plan checker: every rule a plan must keep, recomputed from the scenario.
 
 Given a scenario and a targets table (the engine's plan, or one a planner edited), each rule is
-recomputed here with numpy from its definition in the README ("How the annual plan is made") and
-reported as a `Breach` when the plan does not keep it. Nothing is imported from the LP engine
+recomputed here with numpy from its definition (README "How the annual plan is made",
+docs/model.md) and reported as a `Breach` when the plan does not keep it. Nothing is imported from the LP engine
 (`optimize.regulation`, `inputs`, `model`, `matrix`, `solve`, `long_term`): a rule written wrong
 there is not copied here, so the two can catch each other.
 
@@ -11,13 +11,14 @@ year to the cycle's end year. `b` a branch, `t` a year, `x[b,t]` new clients, `y
 micro-loan increment, `X_t = Σ_b x[b,t]`, `Y_t = Σ_b y[b,t]`.
 
 Severities: `regulatory` (the preset's floors), `department` (the department's own targets and
-buffer; under the proportional policy the schedule's bank total), `hard` (capacity, smoothing, loan band, risk cap), `schedule` (the long-term schedule:
-a warning, never a reason to reject a plan). A floor missed in a rolling year after the plan year
-is `indicative` (README: only the plan year binds; the engine reports such shortfalls as warnings
-too), so it does not reject the plan either; hard rules hold in every year. See `blocking`.
+buffer; under the proportional policy the schedule's bank total), `hard` (capacity, smoothing,
+loan band, risk cap), `schedule` (long-term completion: a warning, never a reason to reject a
+plan). A floor missed in a rolling year after the plan year is `indicative` (only the plan year
+binds; the engine reports such shortfalls as warnings too), so it does not reject the plan
+either; hard rules hold in every year. See `Breach.blocking`.
 
-Tolerance. Plans are read back from files that print rounded numbers (the plan JSON today to
-2 decimals; the workbook holds full values). Each printed value may be off by half its printed
+Tolerance. Plans are read back from files that print rounded numbers (the plan JSON to 2
+decimals, 亿元 to 4; the workbook holds full values). Each printed value may be off by half its printed
 resolution `h` (`Resolution`), and a rule adds many of them (a bank total sums every branch), so
 each rule bounds the rounding error of its own slack: `err = h · Σ|coefficient of each printed
 value in the rule|` (e.g. a bank total of n branches: n·h; `|x_t − x_{t−1}|`: 2·h). A rule is
