@@ -202,7 +202,7 @@ def _raw_number(section: dict, root: type[BaseModel], section_path: str, dotted:
             return None
     if not isinstance(node, (int, float)) or not math.isfinite(node):
         return None
-    return float(node)
+    return float(node) + 0.0  # -0.0 reads as 0.0, as the schema does
 
 
 def _default(root: type[BaseModel], dotted: str) -> Any:

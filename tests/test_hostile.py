@@ -677,6 +677,20 @@ def test_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
     assert out.read_text() == "previous\n" and sorted(p.name for p in tmp_path.iterdir()) == ["bank.yaml"]
 
 
+def test_a_silent_server_times_out_with_a_clear_message() -> None:
+    """Something accepts the connection and says nothing (a web server waiting for a request)."""
+    from simulate.runner import probe_dask_scheduler
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    try:
+        with pytest.raises(ConnectionError, match=r"no Dask scheduler answered at tcp://127\.0\.0\.1:\d+ within 0\.3 s"):
+            probe_dask_scheduler(f"tcp://127.0.0.1:{server.getsockname()[1]}", timeout=0.3)
+    finally:
+        server.close()
+
+
 def test_not_a_dask_scheduler_is_refused(cli, tmp_path: Path) -> None:
     """A web server answering on the port: its reply would be read as a frame length of exabytes."""
     server = socket.socket()
@@ -697,6 +711,86 @@ def test_not_a_dask_scheduler_is_refused(cli, tmp_path: Path) -> None:
         server.close()
     assert result.code == 2, result.err
     assert "is not a Dask scheduler" in result.err and len(result.err.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------- every numeric field × extreme values
+
+
+def numeric_paths(model: type, prefix: str = "") -> list[str]:
+    """Dotted paths of every numeric field of the scenario (branch fields on row 0)."""
+    from scenarios.base import _kinds, model_in
+
+    paths = []
+    for name, field in model.model_fields.items():
+        inner = model_in(field.annotation)
+        if name == "branches":
+            paths += numeric_paths(inner, "branches.0.")
+        elif inner is not None and name != "variants":
+            paths += numeric_paths(inner, f"{prefix}{name}.")
+        elif _kinds(field.annotation) & {"int", "float"}:
+            paths.append(f"{prefix}{name}")
+    return paths
+
+
+#: Values that broke lenient parsing: NaN, ±inf, overflow, a boolean, beyond int64, -0.0, subnormal, junk text.
+EXTREMES = [float("nan"), float("inf"), float("-inf"), 1e308, -1e308, True, 2**70, -0.0, 5e-324, "12abc"]
+
+
+def with_value(path: str, value: object) -> dict:
+    data = valid_raw()
+    node = data
+    parts = path.split(".")
+    for part in parts[:-1]:
+        node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
+    node[parts[-1]] = value
+    return data
+
+
+def test_every_numeric_field_takes_every_extreme_value() -> None:
+    """Each numeric field × 10 extreme values: a ScenarioError naming a field, or a scenario that loads
+    with finite numbers and no negative zero — never another exception."""
+    accepted_extremes()
+
+
+def accepted_extremes() -> list[tuple[str, object]]:
+    """(path, value) of the extremes the schema accepts, after checking every field × value (see above)."""
+    from scenarios import ScenarioError, scenario_from_dict
+    from scenarios.schema import Scenario
+
+    paths = numeric_paths(Scenario)
+    assert len(paths) > 60  # plan and simulation fields alike
+    accepted = []
+    for path in paths:
+        for value in EXTREMES:
+            try:
+                loaded = scenario_from_dict(with_value(path, value))
+            except ScenarioError as exc:
+                assert exc.problems and all(p.path for p in exc.problems), (path, value)
+                continue
+            number = _value_at(loaded, path)
+            assert isinstance(number, (int, float)) and math.isfinite(number), (path, value, number)
+            assert math.copysign(1.0, number) == 1.0 or number < 0, (path, value, number)
+            accepted.append((path, value))
+    assert 0 < len(accepted) < len(paths) * len(EXTREMES) / 2  # most extremes are refused, some are fine
+    return accepted
+
+
+def _value_at(model: object, path: str) -> object:
+    for part in path.split("."):
+        model = model[int(part)] if part.isdigit() else getattr(model, part)
+    return model
+
+
+@pytest.mark.slow
+def test_accepted_extremes_plan_without_error() -> None:
+    """Every extreme value the schema accepts (−0.0, a subnormal …) plans without an exception or a NaN in JSON."""
+    from api.cli import plan_json_text
+    from optimize.plan import make_plan
+    from scenarios import scenario_from_dict
+
+    for path, value in accepted_extremes():
+        if not path.startswith("simulation."):
+            plan_json_text(make_plan(scenario_from_dict(with_value(path, value))).to_json())
 
 
 # ---------------------------------------------------------------- fuzzing
