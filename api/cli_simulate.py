@@ -82,7 +82,10 @@ def simulate_command(
     try:
         result = _run_with_progress(scenario, model, replications, seed, workers, dask)
     except (OSError, TimeoutError) as exc:
-        fail([f"{source}: --dask: cannot reach a Dask scheduler at {dask} ({printable(str(exc)) or type(exc).__name__})"])
+        reason = printable(str(exc)) or type(exc).__name__
+        if dask is not None:
+            fail([f"{source}: --dask: cannot reach a Dask scheduler at {dask} ({reason})"])
+        fail([f"{source}: --workers: cannot start local worker processes ({reason}); try --workers 1"])
     result = result.in_money_unit(scenario.units.money)
     if format is SimulateFormat.json:
         text = json.dumps(result.to_json(), ensure_ascii=False, indent=2, allow_nan=False) + "\n"

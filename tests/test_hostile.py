@@ -18,10 +18,12 @@ import json
 import math
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zipfile
@@ -810,7 +812,7 @@ INTERESTING_TEXT = st.sampled_from([b": ", b"\n", b"- ", b"&a ", b"*a", b"[", b"
                                     b"NaN", b"1e999", b"true", b"=1+1", b"\xef\xbb\xbf", b"\xff\xfe", b"\t", b'"', b"'"])
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=EDITS, extra=st.lists(st.tuples(st.integers(0, 10**6), st.just(0), INTERESTING_TEXT), max_size=3))
 def test_fuzzed_scenario_text_never_crashes(cli, tmp_path: Path, edits, extra) -> None:
     """Random byte edits of a valid scenario: exit 0 or 2, never a traceback or an internal error."""
@@ -832,7 +834,7 @@ TABLE_KINDS = {
 }
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kind=st.sampled_from(sorted(TABLE_KINDS)), edits=EDITS)
 def test_fuzzed_branch_table_bytes_never_crash(cli, tmp_path: Path, kind: str, edits) -> None:
     """Random byte edits of a CSV / XLSX branch table: exit 0 or 2, one line per problem, no traceback."""
@@ -864,11 +866,17 @@ def descendants(pid: int) -> list:
 def test_signal_stops_a_two_worker_simulation(tmp_path: Path, signum: int, code: int, name: str) -> None:
     """`simulate city-2014 --workers 2 --replications 400`, signalled once its workers run: the run
     ends with 128 + n and one line, every worker process is gone, no output and no temporary left."""
+    out = tmp_path / "sim.json"
+    temp = Path(tempfile.mkdtemp(prefix="mp-", dir="/tmp"))  # short: the fork server's socket lives here
+    try:
+        _signal_run(tmp_path, out, temp, signum, code, name)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _signal_run(tmp_path: Path, out: Path, temp: Path, signum: int, code: int, name: str) -> None:
     import psutil
 
-    out = tmp_path / "sim.json"
-    temp = tmp_path / "tmp"
-    temp.mkdir()
     env = {**os.environ, "TMPDIR": str(temp), "OPENBLAS_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "simulate", "city-2014",
                              "--workers", "2", "--replications", "400", "--format", "json", "--out", str(out)],
@@ -880,7 +888,9 @@ def test_signal_stops_a_two_worker_simulation(tmp_path: Path, signum: int, code:
         if len(workers) >= 2:
             break
         time.sleep(0.1)
-    assert len(workers) >= 2, "the workers never started"
+    if len(workers) < 2:
+        proc.kill()
+        raise AssertionError(f"the workers never started (exit {proc.wait()}): {proc.stderr.read().decode()[-2000:]}")
     every = descendants(proc.pid)
     time.sleep(0.5)  # let the workers take their first chunks
     proc.send_signal(signum)
