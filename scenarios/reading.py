@@ -44,10 +44,10 @@ MAX_FILE_BYTES = 50 * MIB
 MAX_TABLE_ROWS = 50_000
 #: Most columns of a branch table (it has 15).
 MAX_TABLE_COLUMNS = 100
-#: Most rows scanned in an XLSX sheet, blank ones included (Excel's own maximum).
-MAX_SHEET_ROWS = 1_048_576
+#: Most rows scanned in an XLSX sheet, blank ones included (four times the most branch rows).
+MAX_SHEET_ROWS = 200_000
 #: Largest total of an XLSX's members once inflated (a 50,000-branch workbook is ~24 MB).
-MAX_XLSX_UNCOMPRESSED_BYTES = 100 * MIB
+MAX_XLSX_UNCOMPRESSED_BYTES = 64 * MIB
 #: Most members of an XLSX zip (a plain workbook has about ten).
 MAX_XLSX_MEMBERS = 1_000
 #: Most YAML aliases (`*name`) in a document (scenarios need none).

@@ -239,13 +239,37 @@ def xlsx_table(data_rows: list[list[object]], dimension: str | None = None) -> C
 
 
 def xlsx_bomb(tmp: Path) -> list[str]:
-    """A 120 MB sheet of spaces that deflates to ~120 KB: the zip declares what it will inflate to."""
+    """A 70 MB sheet of spaces that deflates to ~70 KB: the zip declares what it will inflate to."""
     with zipfile.ZipFile(tmp / "b.xlsx", "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", "<Types/>")
         with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as member:
             block = b" " * (1 << 20)
-            for _ in range(120):
+            for _ in range(70):
                 member.write(block)
+    return ["validate", table_scenario(tmp, "b.xlsx")]
+
+
+def xlsx_lying_sizes(tmp: Path) -> list[str]:
+    """A real workbook whose sheet inflates to 50 MB but declares 100 bytes in both zip headers:
+    the declared size must hold while inflating (zipfile stops there and fails the CRC)."""
+    import struct
+
+    source, buffer = zipfile.ZipFile(io.BytesIO(xlsx_bytes(header_and_rows(table_rows(2))))), io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in source.infolist():
+            body = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = body.replace(b"</sheetData>", b"<row/>" * (50 * 1024 * 1024 // 6) + b"</sheetData>")
+            z.writestr(info.filename, body)
+    data = bytearray(buffer.getvalue())
+    sheet = next(i for i in zipfile.ZipFile(io.BytesIO(bytes(data))).infolist() if i.filename == "xl/worksheets/sheet1.xml")
+    struct.pack_into("<I", data, sheet.header_offset + 22, 100)            # local header: uncompressed size
+    name = sheet.filename.encode()
+    central = data.find(b"PK\x01\x02")
+    while data[central + 46:central + 46 + len(name)] != name or data[central + 28:central + 30] != struct.pack("<H", len(name)):
+        central = data.find(b"PK\x01\x02", central + 1)
+    struct.pack_into("<I", data, central + 24, 100)                        # central directory: the same
+    (tmp / "b.xlsx").write_bytes(bytes(data))
     return ["validate", table_scenario(tmp, "b.xlsx")]
 
 
@@ -439,7 +463,8 @@ CASES = [
     pytest.param(Case(csv_table(lambda: csv_bytes(table_rows(2)).replace(b"B1,", b"B\x001,", 1)), 2, "NUL"), id="csv-nul-byte"),  # binary in a text table
     pytest.param(Case(csv_table(lambda: csv_bytes(table_rows(2)).replace("支行B1".encode(), b'"' + b"x" * 20_000 + b'"', 1)), 2, "CSV syntax error"), id="csv-huge-field"),  # one cell of 20,000 characters
     pytest.param(Case(csv_table(lambda: csv_bytes(table_rows(2)) + b'B9,"unterminated\n'), 2, "CSV syntax error"), id="csv-unterminated-quote"),  # swallows the rest of the file
-    pytest.param(Case(xlsx_bomb, 2, "workbook inflates to", bounded=True), id="xlsx-zip-bomb"),                         # 120 MB of XML from 120 KB
+    pytest.param(Case(xlsx_bomb, 2, "workbook inflates to", bounded=True), id="xlsx-zip-bomb"),                         # 70 MB of XML from 70 KB
+    pytest.param(Case(xlsx_lying_sizes, 2, "not a readable .xlsx table: BadZipFile", bounded=True), id="xlsx-lying-sizes"),        # declares 100 bytes, inflates to 50 MB
     pytest.param(Case(xlsx_many_parts, 2, "more than 1000 parts"), id="xlsx-1500-parts"),                              # a zip of many members
     pytest.param(Case(xlsx_table(header_and_rows(table_rows(2)) + [[None] * 15 + ["stray"]]), 2, "row 4: branches: a value in a column without a header"), id="xlsx-value-without-header"),  # a column nobody named
     pytest.param(Case(xlsx_table(header_and_rows([{**branch("B1"), "outlets": True}, branch("B2")])), 2, "branches.0.outlets: must be a number, not a boolean"), id="xlsx-boolean-cell"),  # TRUE cell read as 1
