@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import math
 import os
@@ -40,7 +41,8 @@ FORMULA_TRIGGERS = frozenset("=+-@\t\r\n＝＋－＠")
 XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
                 "in_memory": True, "nan_inf_to_errors": True}
 #: errno values that mean the target itself is unusable (bad input, exit 2); others are write failures (exit 4).
-TARGET_ERRNOS = frozenset({1, 2, 13, 20, 21, 30, 36})  # EPERM ENOENT EACCES ENOTDIR EISDIR EROFS ENAMETOOLONG
+TARGET_ERRNOS = frozenset({errno.EPERM, errno.ENOENT, errno.EACCES, errno.ENOTDIR, errno.EISDIR, errno.EROFS,
+                           errno.ENAMETOOLONG, errno.ELOOP})
 
 
 # ---------------------------------------------------------------- cells

@@ -491,6 +491,7 @@ CASES = [
     pytest.param(Case(out_is_table, 2, "is the input file"), id="out-is-the-branch-table"),                # … or the branch table
     pytest.param(Case(out_is_directory, 2, "is a directory"), id="out-directory"),                         # nothing to rename over
     pytest.param(Case(plan_args("--format", "xlsx"), 2, "--format xlsx needs a file"), id="xlsx-to-terminal"),  # binary on a terminal
+    pytest.param(Case(lambda t: plan_args("--format", "json", "--out", t / "s.yaml" / "plan.json")(t), 2, "--out: cannot be used (Not a directory)"), id="out-below-a-file"),  # its folder is a file
     # -- Dask addresses
     pytest.param(Case(simulate_args("--dask", "foo://host:8786"), 2, "--dask: unknown scheme 'foo'"), id="dask-foo-scheme"),  # Python error before
     pytest.param(Case(simulate_args("--dask", "http://host:8786"), 2, "--dask: unknown scheme 'http'"), id="dask-http"),     # a web address
