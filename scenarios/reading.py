@@ -342,15 +342,22 @@ def read_csv_table(text: str, label: str) -> Table:
     return table
 
 
-def read_xlsx_table(data: bytes, label: str) -> Table:
-    """The first sheet's rows, after checking the zip's declared sizes (`check_xlsx_zip`)."""
+def open_workbook(data: bytes, label: str, where: str = "") -> Any:
+    """A read-only openpyxl workbook (cached values, not formulas) from bytes `read_bytes` returned,
+    after `check_xlsx_zip`; the caller closes it. Iterate a sheet after `sheet.reset_dimensions()`
+    and with a `max_col`, so that a forged <dimension> cannot widen every row."""
     import openpyxl  # deferred: only needed for workbooks
 
-    check_xlsx_zip(data, label)
+    check_xlsx_zip(data, label, where)
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 — openpyxl and zipfile raise many types for a broken workbook
-        raise refuse(label, f"not a readable .xlsx table: {type(exc).__name__}", "branches") from None
+        raise refuse(label, f"not a readable .xlsx table: {type(exc).__name__}", where) from None
+
+
+def read_xlsx_table(data: bytes, label: str) -> Table:
+    """The first sheet's rows, after checking the zip's declared sizes (`check_xlsx_zip`)."""
+    book = open_workbook(data, label, "branches")
     table = Table(label)
     try:
         sheet = book.worksheets[0]
@@ -383,18 +390,18 @@ def read_xlsx_table(data: bytes, label: str) -> Table:
     return table
 
 
-def check_xlsx_zip(data: bytes, label: str) -> None:
+def check_xlsx_zip(data: bytes, label: str, where: str = "branches") -> None:
     """Refuse a workbook whose zip has too many members or would inflate past the limit."""
     try:
         members = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise refuse(label, "not a readable .xlsx table: not a zip archive", "branches") from None
+        raise refuse(label, "not a readable .xlsx table: not a zip archive", where) from None
     if len(members) > MAX_XLSX_MEMBERS:
-        raise refuse(label, f"more than {MAX_XLSX_MEMBERS} parts in the workbook ({LIMITS_HINT})", "branches")
+        raise refuse(label, f"more than {MAX_XLSX_MEMBERS} parts in the workbook ({LIMITS_HINT})", where)
     inflated = sum(m.file_size for m in members)
     if inflated > MAX_XLSX_UNCOMPRESSED_BYTES:
         raise refuse(label, f"workbook inflates to {inflated} bytes, at most {MAX_XLSX_UNCOMPRESSED_BYTES} "
-                            f"({LIMITS_HINT})", "branches")
+                            f"({LIMITS_HINT})", where)
 
 
 def _header(cells: list[str], label: str) -> list[str]:
