@@ -94,10 +94,10 @@ def exit_code(exc: BaseException) -> int:
     if isinstance(exc, SystemExit):
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_BAD_INPUT)
     if isinstance(exc, Interrupted):
-        say(f"microplan: stopped by {exc.name}; workers stopped, no output written")
+        say(f"microplan: stopped by {exc.name}; nothing half-written is left")
         return EXIT_SIGNAL_BASE + exc.signum
     if isinstance(exc, KeyboardInterrupt) or ("Abort" in kinds and isinstance(exc.__context__, KeyboardInterrupt)):
-        say("microplan: stopped by SIGINT; workers stopped, no output written")
+        say("microplan: stopped by SIGINT; nothing half-written is left")
         return EXIT_SIGNAL_BASE + signal.SIGINT
     if "Exit" in kinds and hasattr(exc, "exit_code"):
         return int(exc.exit_code)

@@ -927,7 +927,7 @@ def _signal_run(tmp_path: Path, out: Path, temp: Path, signum: int, code: int, n
         raise AssertionError(f"{name} did not stop the run")
     err = proc.stderr.read().decode()
     assert returncode == code, err
-    assert err.strip().splitlines() == [f"microplan: stopped by {name}; workers stopped, no output written"]
+    assert err.strip().splitlines() == [f"microplan: stopped by {name}; nothing half-written is left"]
     gone, alive = psutil.wait_procs(every, timeout=5)
     assert not alive, f"processes left behind: {alive}"
     assert not out.exists() and not list(tmp_path.glob("*.part"))
