@@ -650,6 +650,15 @@ def test_exports_carry_no_live_formula_or_link(cli, tmp_path: Path, payload: str
     assert "'" + payload in cells or payload in cells and not payload.lstrip(" ")[:1] in "=+-@＝"
 
 
+def test_xlsx_export_needs_no_temporary_folder(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full or missing temporary folder broke the XLSX export: the workbook is assembled in memory."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))
+    out = tmp_path / "plan.xlsx"
+    result = cli("plan", write_yaml(tmp_path, valid_raw()), "--format", "xlsx", "--out", out)
+    assert result.code in (0, 1), result.err
+    assert openpyxl.load_workbook(out).sheetnames[0] == "分行目标"
+
+
 def test_markup_in_names_is_printed_as_text(cli, tmp_path: Path) -> None:
     """`[/]` crashed the table (MarkupError); `[bold]` would have vanished into formatting."""
     data = named("[/]支行[bold]", "branch")
