@@ -39,7 +39,6 @@ from builders import branch, raw_scenario
 from hypothesis import HealthCheck, event, given, settings, target
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parent.parent
 #: Address-space limit of a bounded run (a plain `microplan validate` maps ~0.6 GB).
 MEMORY_LIMIT = 1_500 * 1024 * 1024
 #: Seconds a bounded run may take before the test fails it as a hang.
