@@ -17,7 +17,6 @@ Problems are `Problem`s (`FILE: where: what (got VALUE)`), all of them collected
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -27,7 +26,8 @@ from typing import Any
 import pandas as pd
 
 from optimize.check import Resolution
-from scenarios.errors import Problem
+from scenarios.errors import Problem, ScenarioError
+from scenarios.reading import decode_text, open_workbook, parse_json, read_bytes
 from scenarios.schema import MONEY_FACTORS
 
 #: The plan JSON prints numbers to at most this many decimals (`optimize/plan.py`); a file that
@@ -37,6 +37,8 @@ JSON_DECIMALS = 2
 MAX_PLAN_BYTES = 50 * 1024 * 1024
 #: Rows searched for the header row of a sheet (a title block may sit above it).
 HEADER_SEARCH_ROWS = 30
+#: Columns read per sheet (the plan workbook has 12).
+MAX_PLAN_COLUMNS = 100
 
 #: Accepted header names per field, normalised (lower case, no unit in brackets, single spaces).
 HEADERS: dict[str, set[str]] = {
@@ -74,35 +76,34 @@ class PlanFile:
 
 
 def read_plan(path: str | Path, default_unit: str, default_year: int | None = None) -> PlanFile:
-    """Read a plan JSON or XLSX; the defaults (the scenario's) apply when the file names no money unit or plan year."""
+    """Read a plan JSON or XLSX; the defaults (the scenario's) apply when the file names no money unit or plan year.
+
+    Files are read through `scenarios.reading` (size limit, regular files only, zip-bomb checks,
+    JSON nesting, duplicate keys and NaN refused), as every file microplan reads.
+    """
     path = Path(path)
     label = str(path)
-    if not path.is_file():
-        raise PlanFileError([Problem(label, "", "no such plan file" if not path.exists() else "not a file")])
-    if path.stat().st_size > MAX_PLAN_BYTES:
-        raise PlanFileError([Problem(label, "", f"file too large: {path.stat().st_size} bytes, at most {MAX_PLAN_BYTES}")])
     suffix = path.suffix.lower()
-    if suffix == ".json":
-        return read_plan_json(path, default_unit)
-    if suffix in (".xlsx", ".xlsm"):
-        return read_plan_xlsx(path, default_unit, default_year)
-    raise PlanFileError([Problem(label, "", "a plan file must be .json (microplan plan --format json) or .xlsx (--out x.xlsx)", path.suffix or path.name, True)])
+    if suffix not in (".json", ".xlsx", ".xlsm"):
+        raise PlanFileError([Problem(label, "", "a plan file must be .json (microplan plan --format json) or .xlsx (--out x.xlsx)", path.suffix or path.name, True)])
+    try:
+        data = read_bytes(path, label, MAX_PLAN_BYTES)
+        if suffix == ".json":
+            return read_plan_json(label, parse_json(decode_text(data, label), label), default_unit)
+        book = open_workbook(data, label)
+        try:
+            return read_plan_xlsx(label, book, default_unit, default_year)
+        finally:
+            book.close()
+    except ScenarioError as exc:
+        raise PlanFileError(exc.problems) from None
 
 
 # ---------------------------------------------------------------- JSON
 
 
-def read_plan_json(path: Path, default_unit: str) -> PlanFile:
+def read_plan_json(label: str, data: Any, default_unit: str) -> PlanFile:
     """The plan JSON of `microplan plan --format json`: branches with the plan year and `rolling` years."""
-    label = str(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise PlanFileError([Problem(label, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
-    except json.JSONDecodeError as exc:
-        raise PlanFileError([Problem(label, f"line {exc.lineno}", f"JSON syntax error: {exc.msg}")]) from None
-    except OSError as exc:
-        raise PlanFileError([Problem(label, "", f"cannot be read: {exc.strerror}")]) from None
     if not isinstance(data, dict):
         raise PlanFileError([Problem(label, "", "a plan JSON must be an object with plan_year and branches", data, True)])
     problems: list[Problem] = []
@@ -214,42 +215,32 @@ def header_field(name: str) -> str | None:
     return None
 
 
-def find_sheets(path: Path) -> list[Sheet]:
+def find_sheets(book: Any) -> list[Sheet]:
     """Every sheet of the workbook with a recognisable header row, in workbook order."""
-    import openpyxl  # deferred: only the XLSX path needs it
-
-    label = str(path)
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 — zipfile/openpyxl raise many types for a non-XLSX file
-        raise PlanFileError([Problem(label, "", f"not a readable XLSX workbook ({type(exc).__name__})")]) from None
     sheets = []
-    try:
-        for ws in book.worksheets:
-            rows = list(ws.iter_rows(values_only=True))
-            for r, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
-                columns: dict[str, int] = {}
-                units: dict[str, str] = {}
-                for c, cell in enumerate(cells):
-                    name, unit = normalise_header(cell)
-                    key = header_field(name)
-                    if key and key not in columns:
-                        columns[key] = c
-                        if unit:
-                            units[key] = unit
-                if "branch" in columns and ("target_clients" in columns or "target_loan_increment" in columns):
-                    body = [(r + 2 + i, row) for i, row in enumerate(rows[r + 1:])]
-                    sheets.append(Sheet(ws.title, r + 1, columns, units, body))
-                    break
-    finally:
-        book.close()
+    for ws in book.worksheets:
+        ws.reset_dimensions()  # a forged <dimension> must not widen every row
+        rows = list(ws.iter_rows(values_only=True, max_col=MAX_PLAN_COLUMNS))
+        for r, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
+            columns: dict[str, int] = {}
+            units: dict[str, str] = {}
+            for c, cell in enumerate(cells):
+                name, unit = normalise_header(cell)
+                key = header_field(name)
+                if key and key not in columns:
+                    columns[key] = c
+                    if unit:
+                        units[key] = unit
+            if "branch" in columns and ("target_clients" in columns or "target_loan_increment" in columns):
+                body = [(r + 2 + i, row) for i, row in enumerate(rows[r + 1:])]
+                sheets.append(Sheet(ws.title, r + 1, columns, units, body))
+                break
     return sheets
 
 
-def read_plan_xlsx(path: Path, default_unit: str, default_year: int | None = None) -> PlanFile:
+def read_plan_xlsx(label: str, book: Any, default_unit: str, default_year: int | None = None) -> PlanFile:
     """The plan workbook: plan-year targets from the branch sheet, later years from the rolling sheet."""
-    label = str(path)
-    sheets = find_sheets(path)
+    sheets = find_sheets(book)
     branch_sheet = next((s for s in sheets if "year" not in s.columns), None)
     rolling_sheet = next((s for s in sheets if "year" in s.columns), None)
     if branch_sheet is None and rolling_sheet is None:
@@ -263,7 +254,7 @@ def read_plan_xlsx(path: Path, default_unit: str, default_year: int | None = Non
         notes.append(f"{label}: no money unit in the loan headers; read as the scenario's unit {default_unit}")
     if len(set(units)) > 1:
         problems.append(Problem(label, "", f"the loan headers name different money units ({' / '.join(units)})"))
-    plan_year, policy = workbook_title(path)
+    plan_year, policy = workbook_title(book)
     rolling_rows: dict[tuple[str, int], tuple[float | None, float | None, str]] = {}
     if rolling_sheet is not None:
         for bid, year, values, where in sheet_records(label, rolling_sheet, None, problems):
@@ -375,17 +366,11 @@ def _address(column: int, row: int) -> str:
 TITLE_PATTERN = re.compile(r"—\s*(\d{4})\s*—\s*(" + "|".join(POLICIES) + r")\s*—")
 
 
-def workbook_title(path: Path) -> tuple[int | None, str | None]:
+def workbook_title(book: Any) -> tuple[int | None, str | None]:
     """Plan year and policy from the workbook's diagnostics line, when it is there."""
-    import openpyxl
-
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        for ws in book.worksheets:
-            for cells in ws.iter_rows(max_row=3, values_only=True):
-                for cell in cells:
-                    if isinstance(cell, str) and (match := TITLE_PATTERN.search(cell)):
-                        return int(match.group(1)), match.group(2)
-    finally:
-        book.close()
+    for ws in book.worksheets:
+        for cells in ws.iter_rows(max_row=3, max_col=MAX_PLAN_COLUMNS, values_only=True):
+            for cell in cells:
+                if isinstance(cell, str) and (match := TITLE_PATTERN.search(cell)):
+                    return int(match.group(1)), match.group(2)
     return None, None

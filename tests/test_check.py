@@ -592,7 +592,7 @@ def test_cli_exit_2_for_a_file_that_is_no_workbook(cli, tmp_path: Path) -> None:
     path.write_bytes(b"not a workbook")
     result = cli("check", write_raw(one_year_raw(), tmp_path), path)
     assert result.code == 2 and "Traceback" not in result.err
-    assert result.err.splitlines() == [f"{path}: not a readable XLSX workbook (BadZipFile)"]
+    assert result.err.splitlines() == [f"{path}: not a readable .xlsx table: not a zip archive"]
 
 
 def test_cli_exit_2_names_mismatched_branches_and_missing_years(cli, tmp_path: Path) -> None:
@@ -619,4 +619,7 @@ def test_cli_exit_2_one_line_per_bad_json_field(cli, tmp_path: Path) -> None:
     assert result.code == 2
     assert result.err.splitlines() == [f"{path}: branches.0.target_clients: required: a number (got 'x')"]
     missing = cli("check", write_raw(one_year_raw(), tmp_path), tmp_path / "nowhere.json")
-    assert (missing.code, missing.err.strip()) == (2, f"{tmp_path / 'nowhere.json'}: no such plan file")
+    assert (missing.code, missing.err.strip()) == (2, f"{tmp_path / 'nowhere.json'}: file not found")
+    path.write_text('{"plan_year": 2014, "branches": [{"id": "B1", "target_clients": NaN, "target_loan_increment": 1}]}')
+    nan = cli("check", write_raw(one_year_raw(), tmp_path), path)
+    assert nan.code == 2 and len(nan.err.splitlines()) == 1 and "NaN is not a JSON number" in nan.err
