@@ -412,13 +412,30 @@ def water_fill(total: float, share: np.ndarray, cap: np.ndarray) -> np.ndarray:
     return result
 
 
+def whole_clients(split: np.ndarray, cap: np.ndarray, ids: list[str]) -> np.ndarray:
+    """⌊split_b⌋, then +1 client to the largest remainders (ties by id) until Σ = round(Σ split), none above ⌊cap_b⌋.
+
+    A long-term target is a number of clients given to a branch, so whole (issue 10); the
+    largest-remainder rule keeps the bank total and moves no branch by a whole client.
+    """
+    whole = np.floor(split + 1e-9)
+    missing = int(round(float(split.sum()))) - int(whole.sum())
+    room = [b for b in range(len(split)) if whole[b] + 1 <= np.floor(cap[b] + 1e-9)]
+    order = sorted(room, key=lambda b: (-round(float(split[b] - whole[b]), 9), ids[b]))
+    whole[order[:max(0, missing)]] += 1
+    return whole
+
+
 def long_term_targets(scenario: Scenario) -> np.ndarray:
-    """L_b: the given target, else T′·share_b water-filled under horizon·cap_b, T′ = T − Σ given."""
+    """L_b: the given target, else T′·share_b water-filled under horizon·cap_b (T′ = T − Σ given), in whole clients."""
     given = np.array([b.long_term_target is not None for b in scenario.branches])
     targets = np.array([b.long_term_target or 0.0 for b in scenario.branches], dtype=float)
     free_total = max(0.0, scenario.cycle.micro_client_target - targets[given].sum())
     room = np.where(given, 0.0, scenario.cycle.horizon_years * capacities(scenario))
-    targets[~given] = water_fill(free_total, split_shares(scenario, ~given), room)[~given]
+    split = water_fill(free_total, split_shares(scenario, ~given), room)
+    ids = [b.id for b in scenario.branches]
+    free = np.flatnonzero(~given)
+    targets[free] = whole_clients(split[free], room[free], [ids[b] for b in free])
     return targets
 
 

@@ -100,17 +100,22 @@ class PlanYearShape:
 
 
 def plan_year_shape(inputs: PlanInputs, targets: pd.DataFrame, report: SolveReport) -> PlanYearShape:
-    """The plan year's targets with their limits (window box, band, risk caps)."""
+    """The plan year's LP solution (before rounding) with its limits (window box, band, risk caps).
+
+    Loans were solved on the rounded clients, so their band is taken at the rounded clients.
+    """
     year = targets[targets["year"] == inputs.years[0]].set_index("branch").loc[list(inputs.branch_ids)]
-    x = year["target_clients"].to_numpy(float)
-    y = year["target_loan_increment"].to_numpy(float)
+    rounded_x = year["target_clients"].to_numpy(float)
+    x, y = report.lp_x[:, 0], report.lp_y[:, 0]
     window = report.windows["plan_year"]
-    low, _, high = loan_band(inputs, x[:, None])
+    low, _, high = loan_band(inputs, rounded_x[:, None])
     high = high[:, 0].copy()
-    capped = inputs.risk_capped
+    capped = window.risk_capped
     high[capped] = np.minimum(high[capped], inputs.capped_growth * inputs.micro_loans[capped])
-    key, _ = loan_keys(inputs, x[:, None])
-    return PlanYearShape(x, window.x_lo[:, 0], window.x_hi[:, 0], y, low[:, 0], high, key[:, 0])
+    locked = ~np.isnan(inputs.locked_loans)
+    low, high = np.where(locked, inputs.locked_loans, low[:, 0]), np.where(locked, inputs.locked_loans, high)
+    key, _ = loan_keys(inputs, rounded_x[:, None])
+    return PlanYearShape(x, window.x_lo[:, 0], window.x_hi[:, 0], y, low, high, key[:, 0])
 
 
 def diagnose(scenario: Scenario, inputs: PlanInputs, targets: pd.DataFrame, floors: pd.DataFrame,

@@ -48,6 +48,11 @@ class PlanInputs:
     capped_growth: float  # highest yearly growth of a risk-capped book
     max_change: float  # |x_t − x_{t−1}| ≤ max_change · cap_b
     last_target: np.ndarray  # last year's target per branch (NaN: none), the plan year's smoothing base
+    locked_clients: np.ndarray  # negotiated plan-year client target (NaN: none), kept exactly
+    locked_loans: np.ndarray  # negotiated plan-year loan target, 万元 (NaN: none), kept exactly
+    loan_unit: float  # loan targets are multiples of this, 万元
+    ratchet_growth: float  # g of the ratchet policy
+    raw_key: np.ndarray  # the sharing key before normalisation (outlets, client managers, spare capacity, reference)
     floors: Floors
 
     @property
@@ -103,13 +108,25 @@ def ratchet_reference(scenario: Scenario, pace: np.ndarray) -> np.ndarray:
     return np.array([p if v is None else v * (1 + g) for v, p in zip(last, pace)], dtype=float)
 
 
-def plan_inputs(scenario: Scenario, policy: PolicyName | None = None) -> PlanInputs:
+def optional_column(branches: list, name: str) -> np.ndarray:
+    """A branch-table column that may be empty, as floats with NaN for empty (or absent) cells."""
+    values = [getattr(b, name, None) for b in branches]
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def loan_rounding_unit(scenario: Scenario) -> float:
+    """The multiple loan targets are rounded to, 万元 (`units.loan_rounding`, default 1 万元)."""
+    unit = getattr(scenario.units, "loan_rounding", None)
+    return 1.0 if unit is None else float(unit)
+
+
+def plan_inputs(scenario: Scenario, policy: PolicyName | None = None, whole: bool = True) -> PlanInputs:
     """The LP's data for a scenario under a policy (the scenario's own by default)."""
     policy = policy or scenario.policy.name
     branches = scenario.branches
     years_left = scenario.years_left
     capacity = capacities(scenario)
-    target = long_term_targets(scenario)
+    target = long_term_targets(scenario, whole)
     achieved = np.array([b.achieved_clients for b in branches], dtype=float)
     pace = catch_up_pace(target, achieved, years_left)
     floors = bank_floors(scenario)
@@ -130,6 +147,7 @@ def plan_inputs(scenario: Scenario, policy: PolicyName | None = None) -> PlanInp
         schedule = tuple(FloorRow("cycle_schedule", "department", "clients", t, float(pace.sum())) for t in range(years_left))
         floors = replace(floors, rows=floors.rows + schedule)
     micro_loans = np.array([b.micro_loans for b in branches], dtype=float)
+    raw_key = key.copy()
     key, key_scale = normalised(key)
     return PlanInputs(
         scenario_name=scenario.name,
@@ -153,6 +171,11 @@ def plan_inputs(scenario: Scenario, policy: PolicyName | None = None) -> PlanInp
         risk_capped=np.array([b.npl_ratio > floors.npl_tolerance for b in branches]),
         capped_growth=scenario.risk.capped_growth,
         max_change=scenario.capacity.max_change,
-        last_target=np.array([np.nan if b.last_year_target is None else b.last_year_target for b in branches], dtype=float),
+        last_target=optional_column(branches, "last_year_target"),
+        locked_clients=optional_column(branches, "locked_target_clients"),
+        locked_loans=optional_column(branches, "locked_target_loan_increment"),
+        loan_unit=loan_rounding_unit(scenario),
+        ratchet_growth=scenario.policy.ratchet_growth,
+        raw_key=raw_key,
         floors=floors,
     )

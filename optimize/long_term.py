@@ -2,8 +2,9 @@
 
 `L_b = T · (w_o·outlets_b/Σoutlets + w_m·client_managers_b/Σclient_managers + w_p·potential_b/Σpotential)`,
 capped at `horizon · capacity_b`; what a capped branch cannot take is redistributed over the
-branches that still have room, in proportion to their shares (water-filling). Targets set in the
-scenario are kept as given and the rest of T is split over the others.
+branches that still have room, in proportion to their shares (water-filling), then made whole
+clients by largest remainder (ties by branch id). Targets set in the scenario are kept as given
+and the rest of T is split over the others.
 """
 
 from __future__ import annotations
@@ -57,12 +58,23 @@ def water_fill(total: float, share: np.ndarray, cap: np.ndarray) -> np.ndarray:
     return result
 
 
-def long_term_targets(scenario: Scenario) -> np.ndarray:
-    """L_b for every branch: given targets kept, the rest of T water-filled under horizon × cap."""
+def whole_targets(share: np.ndarray, cap: np.ndarray, ids: list[str]) -> np.ndarray:
+    """Whole clients from a water-filled split: floors, then +1 by largest remainder (ties by id) within cap."""
+    result = np.floor(share + 1e-9)
+    total = int(round(share.sum()))
+    room = np.flatnonzero(result + 1 <= np.floor(cap + 1e-9))
+    order = sorted(room, key=lambda b: (-round(float(share[b] - result[b]), 9), ids[b]))
+    result[order[:max(0, total - int(result.sum()))]] += 1
+    return result
+
+
+def long_term_targets(scenario: Scenario, whole: bool = True) -> np.ndarray:
+    """L_b for every branch (whole clients if `whole`): given targets kept, the rest of T water-filled under horizon × cap."""
     given = np.array([b.long_term_target if b.long_term_target is not None else np.nan for b in scenario.branches])
     fixed = ~np.isnan(given)
     targets = np.where(fixed, given, 0.0)
     free_total = max(0.0, scenario.cycle.micro_client_target - targets.sum())
     room = np.where(fixed, 0.0, scenario.cycle.horizon_years * capacities(scenario))
-    targets[~fixed] = water_fill(free_total, np.where(fixed, 0.0, shares(scenario)), room)[~fixed]
+    split = water_fill(free_total, np.where(fixed, 0.0, shares(scenario)), room)
+    targets[~fixed] = (whole_targets(split, room, [b.id for b in scenario.branches]) if whole else split)[~fixed]
     return targets

@@ -42,7 +42,7 @@ from optimize.stages import (
     CHANGE_WEIGHT, CLIENT_STAGES, LOAN_STAGES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
 )
 from optimize.window import (
-    Window, WindowFloor, WindowSolution, loan_band, loan_keys, loan_scale, shortfall_weights, year_window,
+    StageResult, Window, WindowFloor, loan_band, loan_keys, loan_scale, shortfall_weights,
 )
 
 INF = highspy.kHighsInf
@@ -287,7 +287,8 @@ def client_problem(inputs: PlanInputs, w: Window) -> StageProblem:
     n, W = len(inputs.branch_ids), w.size
     need = w.completion_need
     completion = np.zeros(0, dtype=np.int64) if need is None else np.flatnonzero(need > 1e-9)
-    capped, free = np.flatnonzero(inputs.risk_capped), np.flatnonzero(~inputs.risk_capped)
+    loan_locked = ~np.isnan(w.loan_lock)  # their loans are constants
+    capped, free = np.flatnonzero(w.risk_capped), np.flatnonzero(~w.risk_capped & ~loan_locked)
     loan_floors = any(f.row.quantity == "loans" for f in w.floors)
     c, count = layout({"over": (n, W), "under": (n, W), "up": (n, W - 1), "down": (n, W - 1), "theta": (W,),
                        "theta0": (W,), "loans_free": (W if loan_floors and len(free) else 0,),
@@ -302,10 +303,10 @@ def client_problem(inputs: PlanInputs, w: Window) -> StageProblem:
     x_totals = [Total(np.concatenate([c["over"][:, t], c["under"][:, t]]), np.repeat([1.0, -1.0], n),
                       float(ref[:, t].sum())) for t in range(W)]
     y_totals = [Total(np.concatenate([c["loans_free"][t:t + 1], c["y_capped"][:, t]]),
-                      np.ones(len(c["loans_free"][t:t + 1]) + len(capped)), 0.0) for t in range(W)]
+                      np.ones(len(c["loans_free"][t:t + 1]) + len(capped)), float(np.nansum(w.loan_lock))) for t in range(W)]
     blocks = [
         *smoothing_and_change(ref, c["over"], c["under"], c["up"], c["down"]),
-        *extra_load_limits(inputs.key, c["over"], c["under"], c["theta"], c["theta0"]),
+        *extra_load_limits(w.key, c["over"], c["under"], c["theta"], c["theta0"]),
         *(long_term_completion(ref, need, completion, c["over"], c["under"], c["completion_shortfall"])
           if need is not None else []),
         *loan_size_band(inputs, ref, c, capped, free),
@@ -315,7 +316,7 @@ def client_problem(inputs: PlanInputs, w: Window) -> StageProblem:
     costs = {s.name: np.zeros(count) for s in CLIENT_STAGES}
     costs["violation"][c["floor_shortfall"]] = shortfall_weights(inputs, w.floors)
     costs["violation"][c["completion_shortfall"]] = TIER_WEIGHTS["completion"]
-    if (inputs.key <= 0).any():
+    if (w.key <= 0).any():
         costs["zero_key_load"][c["theta0"]] = w.year_weight
     costs["client_load"][c["theta"]] = w.year_weight
     costs["client_deviation"][c["over"]] = costs["client_deviation"][c["under"]] = per_year(np.ones(n), W) * w.year_weight
@@ -331,16 +332,17 @@ def loan_load_limits(key: np.ndarray, over: np.ndarray, under: np.ndarray, theta
 
 
 def loan_problem(inputs: PlanInputs, w: Window) -> tuple[StageProblem, np.ndarray]:
-    """The loan stages of one year (`optimize.window.year_window`): y = mid + over − under in the band.
+    """The loan stages of one year (`optimize.window.year_window`): y = mid + over − under.
 
-    The clients are fixed (w.x_lo = w.x_hi = x); the earlier years are constants. Returns mid too.
+    The clients are fixed (w.x_lo = w.x_hi = x); the earlier years are constants, so the band, the
+    risk cap and a lock are bounds (`Window.loan_limits`). Returns mid too.
     """
     x = w.x_lo
     n = x.shape[0]
     loan_rows = tuple(f for f in w.floors if f.row.quantity == "loans")
-    capped = np.flatnonzero(inputs.risk_capped)
     c, count = layout({"over": (n,), "under": (n,), "theta_loans": (1,), "floor_shortfall": (len(loan_rows),)})
-    low, mid, high = (a[:, 0] for a in loan_band(inputs, x))
+    mid = loan_band(inputs, x)[1][:, 0]
+    low, high = w.loan_limits(inputs)
     lower, upper = np.zeros(count), np.full(count, INF)
     lower[c["over"]], upper[c["over"]] = np.maximum(low - mid, 0.0), np.maximum(high - mid, 0.0)
     lower[c["under"]], upper[c["under"]] = np.maximum(mid - high, 0.0), np.maximum(mid - low, 0.0)
@@ -348,8 +350,6 @@ def loan_problem(inputs: PlanInputs, w: Window) -> tuple[StageProblem, np.ndarra
     total = Total(np.concatenate([c["over"], c["under"]]), np.repeat([1.0, -1.0], n), float(mid.sum()))
     blocks = [
         *loan_load_limits(key[:, 0], c["over"], c["under"], c["theta_loans"]),
-        *risk_caps(inputs.capped_growth, w.book[capped], [(c["over"][capped, None], 1.0), (c["under"][capped, None], -1.0)],
-                   mid[capped, None]),
         *floors(loan_rows, {"loans": [total]}, c["floor_shortfall"]),
     ]
     costs = {s.name: np.zeros(count) for s in LOAN_STAGES}
@@ -396,24 +396,21 @@ def run_stages(p: StageProblem, stages: tuple[Stage, ...], n: int, objectives: d
         p.bounds[stage.name] = h.getNumRow() - 1
 
 
-def solve_window(inputs: PlanInputs, w: Window) -> WindowSolution:
-    """Run the stages of `optimize.stages` on window `w`; raise `SolveError` if one is not optimal.
-
-    The client stages on the whole window, then the loan stages year by year (`year_window`).
-    """
-    n = len(inputs.branch_ids)
+def solve_clients(inputs: PlanInputs, w: Window) -> StageResult:
+    """The client stages of `optimize.stages` on window `w`: x (n, W). `SolveError` if one is not optimal."""
     objectives: dict[str, float] = {}
-    prefix = f"{w.phase}/"
     clients = client_problem(inputs, w)
-    run_stages(clients, CLIENT_STAGES, n, objectives, prefix)
+    run_stages(clients, CLIENT_STAGES, len(inputs.branch_ids), objectives, f"{w.phase}/")
     values = np.asarray(clients.highs.getSolution().col_value)
     x = np.clip(w.ref + values[clients.cols["over"]] - values[clients.cols["under"]], w.x_lo, w.x_hi)
-    seconds = clients.highs.getRunTime()
-    y = np.zeros((n, 0))
-    for t in range(w.size):
-        loans, mid = loan_problem(inputs, year_window(inputs, w, t, x, y))
-        run_stages(loans, LOAN_STAGES, n, objectives, prefix)
-        values = np.asarray(loans.highs.getSolution().col_value)
-        y = np.hstack([y, (mid + values[loans.cols["over"]] - values[loans.cols["under"]])[:, None]])
-        seconds += loans.highs.getRunTime()
-    return WindowSolution(x, y, objectives, float(seconds))
+    return StageResult(x, objectives, float(clients.highs.getRunTime()))
+
+
+def solve_loans(inputs: PlanInputs, w: Window) -> StageResult:
+    """The loan stages on a one-year window with its clients fixed (`optimize.window.year_window`): y (n, 1)."""
+    objectives: dict[str, float] = {}
+    loans, mid = loan_problem(inputs, w)
+    run_stages(loans, LOAN_STAGES, len(inputs.branch_ids), objectives, f"{w.phase}/")
+    values = np.asarray(loans.highs.getSolution().col_value)
+    y = mid + values[loans.cols["over"]] - values[loans.cols["under"]]
+    return StageResult(y[:, None], objectives, float(loans.highs.getRunTime()))

@@ -3,8 +3,8 @@
 `build_model(inputs, window)` reads top to bottom: sets, variables, one function per constraint
 family (named after the rule, the maths in its first docstring line, the Pyomo component under
 the same name), then the client stage objectives. `solve_window` runs the stages of
-`optimize.stages` on it; the loan stages run year by year on a one-year model of the same
-recipe whose clients are fixed by their box (`add_loan_stages`). `optimize.matrix` is the
+`optimize.stages` on it (`solve_clients`); the loan stages run on a one-year model of the same
+recipe whose clients are fixed by their box (`add_loan_stages`, `solve_loans`). `optimize.matrix` is the
 same model in a faster form; the two are tested equal.
 
 Index letters: b branch (positions in the branch table), t window year (0 = the window's first
@@ -22,7 +22,7 @@ from optimize.inputs import PlanInputs
 from optimize.stages import (
     CHANGE_WEIGHT, CLIENT_STAGES, LOAN_STAGES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
 )
-from optimize.window import Window, WindowSolution, loan_band, loan_keys, loan_scale, shortfall_weights, year_window
+from optimize.window import StageResult, Window, loan_band, loan_keys, loan_scale, shortfall_weights
 
 
 def build_model(inputs: PlanInputs, w: Window) -> pyo.ConcreteModel:
@@ -32,7 +32,7 @@ def build_model(inputs: PlanInputs, w: Window) -> pyo.ConcreteModel:
     add_variables(m, inputs, w)
     add_client_box(m, w)
     add_smoothing(m, inputs)
-    add_loan_size_band(m, inputs)
+    add_loan_size_band(m, inputs, w)
     add_risk_caps(m, inputs, w)
     add_long_term_completion(m, w)
     add_floors(m, w)
@@ -51,9 +51,9 @@ def add_sets(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None:
     m.YEARS = pyo.Set(initialize=range(w.size), ordered=True)
     m.LATER_YEARS = pyo.Set(initialize=range(1, w.size), ordered=True)
     m.FLOOR_ROWS = pyo.Set(initialize=range(len(w.floors)), ordered=True)
-    m.RISK_CAPPED_BRANCHES = pyo.Set(initialize=np.flatnonzero(inputs.risk_capped).tolist(), ordered=True)
-    m.KEYED_BRANCHES = pyo.Set(initialize=np.flatnonzero(inputs.key > 0).tolist(), ordered=True)
-    m.ZERO_KEY_BRANCHES = pyo.Set(initialize=np.flatnonzero(inputs.key <= 0).tolist(), ordered=True)
+    m.RISK_CAPPED_BRANCHES = pyo.Set(initialize=np.flatnonzero(w.risk_capped).tolist(), ordered=True)
+    m.KEYED_BRANCHES = pyo.Set(initialize=np.flatnonzero(w.key > 0).tolist(), ordered=True)
+    m.ZERO_KEY_BRANCHES = pyo.Set(initialize=np.flatnonzero(w.key <= 0).tolist(), ordered=True)
     need = w.completion_need
     m.COMPLETION_BRANCHES = pyo.Set(initialize=[] if need is None else np.flatnonzero(need > 1e-9).tolist(), ordered=True)
 
@@ -90,15 +90,30 @@ def add_smoothing(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
     )
 
 
-def add_loan_size_band(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
-    """s_min[b]·x[b,t] + e_min[b] ≤ y[b,t] ≤ s_max[b]·x[b,t] + e_max[b]  ∀ b,t."""
+def add_loan_size_band(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None:
+    """s_min[b]·x[b,t] + e_min[b] ≤ y[b,t] ≤ s_max[b]·x[b,t] + e_max[b]  ∀ b,t (a locked loan: y = lock)."""
     lo, hi = inputs.size_min, inputs.size_max
+    locked = w.locked_loans()
     m.loan_size_band_low = pyo.Constraint(
-        m.BRANCHES, m.YEARS, rule=lambda m, b, t: m.y[b, t] >= lo[b] * m.x[b, t] + inputs.book_min[b]
+        m.BRANCHES, m.YEARS, rule=lambda m, b, t: pyo.Constraint.Skip if b in locked else m.y[b, t] >= lo[b] * m.x[b, t] + inputs.book_min[b]
     )
     m.loan_size_band_high = pyo.Constraint(
-        m.BRANCHES, m.YEARS, rule=lambda m, b, t: m.y[b, t] <= hi[b] * m.x[b, t] + inputs.book_max[b]
+        m.BRANCHES, m.YEARS, rule=lambda m, b, t: pyo.Constraint.Skip if b in locked else m.y[b, t] <= hi[b] * m.x[b, t] + inputs.book_max[b]
     )
+    for b, value in locked.items():
+        m.y[b, 0].fix(value)
+
+
+def use_loan_limits(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None:
+    """One year, clients fixed: band, risk cap and lock become bounds of y (`Window.loan_limits`)."""
+    low, high = w.loan_limits(inputs)
+    for name in ("loan_size_band_low", "loan_size_band_high", "risk_caps"):
+        if m.component(name) is not None:
+            m.component(name).deactivate()
+    for b in m.BRANCHES:
+        m.y[b, 0].unfix()
+        m.y[b, 0].setlb(float(low[b]))
+        m.y[b, 0].setub(float(high[b]))
 
 
 def add_risk_caps(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None:
@@ -144,7 +159,7 @@ def add_extra_load_limits(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -
 
     ref' is the reference clamped to the branch's box (`optimize.window.effective_reference`).
     """
-    ref, key = w.ref, inputs.key
+    ref, key = w.ref, w.key
     m.extra_load_limits = pyo.Constraint(
         m.KEYED_BRANCHES, m.YEARS, rule=lambda m, b, t: m.x[b, t] - float(ref[b, t]) <= m.theta[t] * float(key[b])
     )
@@ -242,20 +257,23 @@ def run_stages(m: pyo.ConcreteModel, stages: tuple[Stage, ...], n: int, objectiv
         m.add_component(f"stage_bound_{stage.name}", pyo.Constraint(expr=objective.expr <= stage_bound(value)))
 
 
-def solve_window(inputs: PlanInputs, w: Window) -> WindowSolution:
-    """The client stages on the window's model, then the loan stages year by year on a one-year model."""
+def solve_clients(inputs: PlanInputs, w: Window) -> StageResult:
+    """The client stages of `optimize.stages` on window `w`'s model: x (n, W)."""
     n = len(inputs.branch_ids)
     m = build_model(inputs, w)
     objectives: dict[str, float] = {}
-    prefix = f"{w.phase}/"
-    run_stages(m, CLIENT_STAGES, n, objectives, prefix)
-    x = np.clip(np.array([[pyo.value(m.x[b, t]) for t in m.YEARS] for b in m.BRANCHES], dtype=float).reshape(n, w.size),
-                w.x_lo, w.x_hi)
-    y = np.zeros((n, 0))
-    for t in range(w.size):
-        one = year_window(inputs, w, t, x, y)
-        loans = build_model(inputs, one)  # its clients' box is the point x[:, t]
-        add_loan_stages(loans, inputs, one)
-        run_stages(loans, LOAN_STAGES, n, objectives, prefix)
-        y = np.hstack([y, np.array([pyo.value(loans.y[b, 0]) for b in loans.BRANCHES], dtype=float)[:, None]])
-    return WindowSolution(x, y, objectives, 0.0)
+    run_stages(m, CLIENT_STAGES, n, objectives, f"{w.phase}/")
+    x = np.array([[pyo.value(m.x[b, t]) for t in m.YEARS] for b in m.BRANCHES], dtype=float).reshape(n, w.size)
+    return StageResult(np.clip(x, w.x_lo, w.x_hi), objectives, 0.0)
+
+
+def solve_loans(inputs: PlanInputs, w: Window) -> StageResult:
+    """The loan stages on a one-year window whose clients are fixed by their box: y (n, 1)."""
+    n = len(inputs.branch_ids)
+    m = build_model(inputs, w)
+    use_loan_limits(m, inputs, w)
+    add_loan_stages(m, inputs, w)
+    objectives: dict[str, float] = {}
+    run_stages(m, LOAN_STAGES, n, objectives, f"{w.phase}/")
+    y = np.array([pyo.value(m.y[b, 0]) for b in m.BRANCHES], dtype=float)
+    return StageResult(y[:, None], objectives, 0.0)

@@ -180,18 +180,20 @@ def _round(value: float, digits: int = 2) -> float:
     return float(round(float(value), digits))
 
 
-def make_plan(scenario: Scenario, policy: PolicyName | None = None, engine: Engine = "auto") -> Plan:
+def make_plan(scenario: Scenario, policy: PolicyName | None = None, engine: Engine = "auto", whole: bool = True) -> Plan:
     """Build, solve and read the annual plan of `scenario` under `policy` (its own by default).
 
     `engine`: `matrix` (what `auto` picks, see the module docstring) or `pyomo`, the reference.
+    `whole`: whole clients and loans to the scenario's unit (`optimize.rounding`), what people
+    receive; `False` leaves the LP's values (`Plan.report.lp_x` / `lp_y` keep them either way).
     `Plan.seconds` has `inputs`, `solve` (the phases, models built inside), `highs` (HiGHS's own
     time, matrix engine), `read` (targets, floors, diagnostics) and `total`.
     """
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    inputs = plan_inputs(scenario, policy)
+    inputs = plan_inputs(scenario, policy, whole)
     seconds["inputs"] = time.perf_counter() - started
-    x, y, report = solve_plan(inputs, engine)
+    x, y, report = solve_plan(inputs, engine, whole)
     seconds["solve"] = report.solve_seconds
     seconds["highs"] = report.highs_seconds
     read_started = time.perf_counter()

@@ -2,7 +2,8 @@
 
 The plan year is solved first and alone; the rolling years follow with it fixed (see
 `optimize.stages` for the phases and stages, `optimize.window` for each phase's data). Engines
-are a registry of modules that each export `solve_window(inputs, window) -> WindowSolution`:
+are a registry of modules that each export `solve_clients(inputs, window)` (the client stages of a
+window) and `solve_loans(inputs, one_year_window)` (the loan stages of one year):
 
 | engine  | module            | what it is                                                |
 |---------|-------------------|-----------------------------------------------------------|
@@ -22,7 +23,8 @@ import numpy as np
 
 from optimize.inputs import PlanInputs
 from optimize.stages import SolveError  # noqa: F401 — re-exported: callers catch it from here
-from optimize.window import Window, make_window, phases
+from optimize.rounding import round_clients, round_loans
+from optimize.window import StageResult, Window, make_window, phases, year_window
 
 ENGINES: dict[str, str] = {"matrix": "optimize.matrix", "pyomo": "optimize.model"}
 DEFAULT_ENGINE = "matrix"
@@ -32,8 +34,10 @@ DEFAULT_ENGINE = "matrix"
 class SolveReport:
     """What the staged solve did: the optimum of every phase/stage and where the time went."""
 
-    objectives: dict[str, float] = field(default_factory=dict)  # "phase/stage" → optimum
+    objectives: dict[str, float] = field(default_factory=dict)  # "phase/stage" → optimum (summed over years)
     windows: dict[str, Window] = field(default_factory=dict)  # phase → its data
+    lp_x: np.ndarray | None = None  # (n, T) clients as the LP left them, before rounding
+    lp_y: np.ndarray | None = None  # (n, T) loans as the LP left them (on the rounded clients)
     highs_seconds: float = 0.0  # HiGHS's own run time over all stages (matrix engine)
     solve_seconds: float = 0.0  # wall time of the phases, model building included
 
@@ -46,19 +50,48 @@ def engine_module(engine: str):
     return importlib.import_module(ENGINES[name])
 
 
-def solve_plan(inputs: PlanInputs, engine: str = "auto") -> tuple[np.ndarray, np.ndarray, SolveReport]:
-    """x (new clients) and y (loan increment) per (branch, year), (n, T), phase by phase."""
+def solve_plan(inputs: PlanInputs, engine: str = "auto", whole: bool = True) -> tuple[np.ndarray, np.ndarray, SolveReport]:
+    """x (new clients) and y (loan increment) per (branch, year), (n, T), phase by phase.
+
+    Each phase: the client stages on its years; the clients rounded to whole numbers (`whole`);
+    then year by year the loan stages on those clients, the loans rounded to the loan unit.
+    """
     module = engine_module(engine)
     n = len(inputs.branch_ids)
     x, y = np.zeros((n, 0)), np.zeros((n, 0))
+    lp_x, lp_y = np.zeros((n, 0)), np.zeros((n, 0))
     report = SolveReport()
     started = time.perf_counter()
     for phase in phases(inputs):
         window = make_window(inputs, phase, x, y)
-        solution = module.solve_window(inputs, window)
-        report.objectives.update(solution.objectives)
-        report.windows[phase] = window
-        report.highs_seconds += solution.highs_seconds
-        x, y = np.hstack([x, solution.x]), np.hstack([y, solution.y])
+        report.windows[phase if phase == "plan_year" else f"rolling/{inputs.years[x.shape[1]]}"] = window
+        clients = module.solve_clients(inputs, window)
+        record(report, clients)
+        xw = clients.values
+        lp_x = np.hstack([lp_x, xw])
+        if whole:
+            xw = round_clients(window, xw, inputs.capacity, inputs.max_change, inputs.branch_ids, inputs.locked_clients)
+        yw = np.zeros((n, 0))
+        for t in range(window.size):
+            one = year_window(inputs, window, t, xw, yw)
+            loans = module.solve_loans(inputs, one)
+            record(report, loans)
+            yt = loans.values[:, 0]
+            lp_y = np.hstack([lp_y, yt[:, None]])
+            if whole:
+                low, high = one.loan_limits(inputs)
+                yt = round_loans(yt, low, high, one, inputs.loan_unit, inputs.branch_ids, one.loan_lock)
+            yw = np.hstack([yw, yt[:, None]])
+        x, y = np.hstack([x, xw]), np.hstack([y, yw])
+    report.lp_x, report.lp_y = lp_x, lp_y
     report.solve_seconds = time.perf_counter() - started
     return x, y, report
+
+
+def record(report: SolveReport, result: StageResult) -> None:
+    """Add a stage result's optima (summed over the years of a phase) and HiGHS time to the report."""
+    for key, value in result.objectives.items():
+        report.objectives[key] = report.objectives.get(key, 0.0) + value
+    report.highs_seconds += result.highs_seconds
+
+

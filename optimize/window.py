@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from optimize.inputs import PlanInputs
+from optimize.inputs import PlanInputs, normalised
 from optimize.regulation import FloorRow
 from optimize.stages import MIN_LOAN_KEY, TIER_WEIGHTS, Phase
 
@@ -39,12 +39,33 @@ class Window:
     x_lo: np.ndarray  # client box: capacity, and smoothing from the year before the window
     x_hi: np.ndarray
     ref: np.ndarray  # the policy's reference clamped to the box: load is measured above it
+    key: np.ndarray  # (n,) the sharing key of this window's year, normalised to mean 1 (0: zero key)
     floors: tuple[WindowFloor, ...]
     book: np.ndarray  # (n,) micro book at the window's start: M_b + Σ fixed y
     completion_need: np.ndarray | None  # (n,) L − A − Σ fixed x, in the cycle's last phase only
     year_weight: np.ndarray  # (W,) weight of each window year in the stage objectives
     x_fixed: np.ndarray  # (n, S) clients of the years before the window
     y_fixed: np.ndarray  # (n, S) loans of the years before the window
+    risk_capped: np.ndarray  # (n,) bool: over the NPL tolerance and not locked
+    loan_lock: np.ndarray  # (n,) a negotiated loan target for a one-year plan-year window (NaN: none)
+
+    def locked_loans(self) -> dict[int, float]:
+        """Branch → locked loan target of this (one-year) window."""
+        return {int(b): float(self.loan_lock[b]) for b in np.flatnonzero(~np.isnan(self.loan_lock))}
+
+    def loan_limits(self, inputs: PlanInputs) -> tuple[np.ndarray, np.ndarray]:
+        """A one-year window's loan limits per branch, with its clients fixed: (low, high), 万元.
+
+        The band s_min·x + e_min ≤ y ≤ s_max·x + e_max; for a risk-capped branch y ≤ r·book (the
+        book is fixed in a one-year window, so the cap is a bound, and it wins over the band's
+        low end: measure 7 before the loan-size band); a locked loan is its own value.
+        """
+        low, _, high = (a[:, 0] for a in loan_band(inputs, self.x_lo))
+        cap = inputs.capped_growth * self.book
+        high = np.where(self.risk_capped, np.minimum(high, cap), high)
+        low = np.minimum(low, high)
+        locked = ~np.isnan(self.loan_lock)
+        return np.where(locked, self.loan_lock, low), np.where(locked, self.loan_lock, high)
 
     @property
     def size(self) -> int:
@@ -52,11 +73,10 @@ class Window:
 
 
 @dataclass
-class WindowSolution:
-    """What an engine returns for a window: x and y of its years, (n, W), and the stage optima."""
+class StageResult:
+    """What an engine returns for a window's client stages (x) or a year's loan stages (y)."""
 
-    x: np.ndarray
-    y: np.ndarray
+    values: np.ndarray  # (n, W)
     objectives: dict[str, float]  # "phase/stage" → optimum
     highs_seconds: float  # HiGHS's own time (0 where the engine does not report it)
 
@@ -103,11 +123,11 @@ def window_floors(rows: tuple[FloorRow, ...], offsets: tuple[int, ...], fixed_to
 
 def make_window(inputs: PlanInputs, phase: Phase, x_fixed: np.ndarray, y_fixed: np.ndarray,
                 offsets: tuple[int, ...] | None = None) -> Window:
-    """The window of `phase` (or of `offsets`) given the years before it, fixed (`x_fixed`, `y_fixed`: (n, S))."""
+    """The window of year `offsets` (default: the next year) given the years before it, fixed (`x_fixed`, `y_fixed`: (n, S))."""
     T = len(inputs.years)
     S = x_fixed.shape[1]
     if offsets is None:
-        offsets = (0,) if phase == "plan_year" else tuple(range(1, T))
+        offsets = (S,)
     assert S == offsets[0], "the years before the window must be fixed"
     n = len(inputs.branch_ids)
     W = len(offsets)
@@ -116,23 +136,53 @@ def make_window(inputs: PlanInputs, phase: Phase, x_fixed: np.ndarray, y_fixed: 
     x_lo = np.zeros((n, W))
     x_hi = np.repeat(inputs.capacity[:, None], W, axis=1)
     x_lo[:, 0], x_hi[:, 0] = lo0, hi0
+    plan_year = offsets[0] == 0
+    locked = ~np.isnan(inputs.locked_clients) if plan_year else np.zeros(n, dtype=bool)
+    x_lo[locked, 0] = x_hi[locked, 0] = inputs.locked_clients[locked]  # a lock overrides capacity and smoothing
+    loan_locked = ~np.isnan(inputs.locked_loans) if plan_year else np.zeros(n, dtype=bool)
     fixed_totals = {"clients": x_fixed.sum(axis=0), "loans": y_fixed.sum(axis=0)}
     need = None
     if inputs.completion_need is not None and offsets[-1] == T - 1:
         need = inputs.completion_need - x_fixed.sum(axis=1)
+    reference, key = year_reference(inputs, x_fixed)
     return Window(
         phase=phase,
         offsets=offsets,
         x_lo=x_lo,
         x_hi=x_hi,
-        ref=effective_reference(inputs.reference, x_lo, x_hi),
+        ref=effective_reference(reference, x_lo, x_hi),
+        key=key,
         floors=window_floors(inputs.floors.rows, offsets, fixed_totals),
         book=inputs.micro_loans + y_fixed.sum(axis=1),
         completion_need=need,
         year_weight=np.ones(W),
         x_fixed=x_fixed,
         y_fixed=y_fixed,
+        risk_capped=inputs.risk_capped & ~(locked | loan_locked),
+        loan_lock=np.where(loan_locked, inputs.locked_loans, np.nan) if W == 1 else np.full(n, np.nan),
     )
+
+
+def year_reference(inputs: PlanInputs, x_fixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The policy's reference and (normalised) sharing key for the year after the fixed ones.
+
+    The plan year uses the scenario's (`optimize.inputs.plan_inputs`). A rolling year applies the
+    policy again to the planned path, as the planner will next year if each branch meets its
+    target: catch-up recomputes the pace max(0, L − A − Σ planned)/years left (and spare capacity
+    from it); ratchet takes last year's target × (1 + g); proportional keeps its zero reference.
+    """
+    S = x_fixed.shape[1]
+    if S == 0:
+        return inputs.reference, inputs.key
+    years_left = len(inputs.years) - S
+    if inputs.policy == "catch_up":
+        pace = np.maximum(inputs.completion_need - x_fixed.sum(axis=1), 0.0) / years_left
+        raw = np.maximum(inputs.capacity - pace, 0.0) if inputs.key_name == "spare_capacity" else inputs.raw_key
+        return pace, normalised(raw)[0]
+    if inputs.policy == "ratchet":
+        reference = x_fixed[:, -1] * (1 + inputs.ratchet_growth)
+        return reference, normalised(reference)[0]
+    return inputs.reference, inputs.key
 
 
 def year_window(inputs: PlanInputs, w: Window, t: int, x: np.ndarray, y_done: np.ndarray) -> Window:
@@ -149,8 +199,8 @@ def year_window(inputs: PlanInputs, w: Window, t: int, x: np.ndarray, y_done: np
 
 
 def phases(inputs: PlanInputs) -> tuple[Phase, ...]:
-    """The plan year, then the rolling years if the cycle has any left."""
-    return ("plan_year", "rolling") if len(inputs.years) > 1 else ("plan_year",)
+    """One phase a year: the plan year, then each rolling year of the cycle in turn."""
+    return ("plan_year",) + ("rolling",) * (len(inputs.years) - 1)
 
 
 def loan_band(inputs: PlanInputs, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
