@@ -3,10 +3,11 @@
 Both engines (`optimize.matrix`, `optimize.model`) read this table and nothing else decides how
 the plan is solved. See `docs/model.md` §3 for the maths.
 
-**Phases.** Only the plan year binds, so it is solved first and alone (`plan_year`); the rolling
-years are then solved with the plan year fixed (`rolling`). A rolling year can therefore never
-make the plan year worse (the growth floors of later years fall when this year's loans fall —
-solving all years in one objective let the solver trade the plan year for them).
+**Phases.** Only the plan year binds, so it is solved first and alone (`plan_year`); then each
+rolling year in turn with the years before it fixed (`rolling`), the policy re-applied to the
+planned path (`optimize.window.year_reference`). A later year can therefore never make an
+earlier one worse (the growth floors of later years fall when this year's loans fall — solving
+all years in one objective let the solver trade the plan year for them).
 
 **Stages** (lexicographic goal programming; each optimum is kept as a bound for the later stages):
 
@@ -32,7 +33,10 @@ solution: if Y must exceed Σ mid, Σ_b min(high_b, mid_b + θy*·key_b) equals 
 could fall), so every branch sits at min(high_b, mid_b + θy*·key_b) (or at its low bound above
 it); if not, θy* = 0 and `loan_deviation` puts every branch at mid or at the bound nearest to it.
 That is progressive filling, and no branch order or engine can change it (tested with twins and
-shuffled tables on both engines). An earlier year is never made worse to ease a later one.
+shuffled tables on both engines). The clients of a year are unique by the same argument, with
+one known exception: when a floor that cannot be met (e.g. loans beyond every band) pushes some
+branch's clients up in the `violation` stage, that branch's load sets θ and the rest of a
+client floor's extra may split differently by branch order (a leximin stage would settle it).
 """
 
 from __future__ import annotations
