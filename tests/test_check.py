@@ -248,6 +248,16 @@ def test_water_fill_redistributes_above_capacity() -> None:
     assert check.water_fill(100.0, np.array([0.5, 0.25, 0.25]), np.array([30.0, 100.0, 100.0])).tolist() == pytest.approx([30, 35, 35])
 
 
+def test_whole_clients_by_largest_remainder() -> None:
+    """2.5, 2.5, 1.0 (Σ 6) → 2, 2, 1 and one more to the largest remainder, a tie broken by id: B1 → 3, 2, 1.
+
+    With B1's room 2 the extra client goes to B2: 2, 3, 1.
+    """
+    split, ids = np.array([2.5, 2.5, 1.0]), ["B1", "B2", "B3"]
+    assert check.whole_clients(split, np.array([10.0, 10.0, 10.0]), ids).tolist() == [3, 2, 1]
+    assert check.whole_clients(split, np.array([2.0, 10.0, 10.0]), ids).tolist() == [2, 3, 1]
+
+
 def test_long_term_targets_split_the_rest_over_the_branches_without_one() -> None:
     """T 200, B1 given 100 → 100 left for B2 and B3, weighted ½ outlets + ½ client managers among them:
     B2 (1 outlet, 30 cms), B3 (3 outlets, 10 cms) → ½·¼ + ½·¾ = ½ each → 50, 50."""
