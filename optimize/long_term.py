@@ -20,20 +20,24 @@ def capacities(scenario: Scenario) -> np.ndarray:
     return np.array([per_manager * b.micro_client_managers for b in scenario.branches], dtype=float)
 
 
-def shares(scenario: Scenario) -> np.ndarray:
-    """Each branch's weighted share of outlets, client managers and market potential (sums to 1)."""
+def shares(scenario: Scenario, among: np.ndarray | None = None) -> np.ndarray:
+    """Each branch's weighted share of outlets, client managers and market potential among the
+    branches `among` (default all; the others get 0), summing to 1 over them."""
     w = scenario.cycle.weights
+    n = len(scenario.branches)
+    among = np.ones(n, dtype=bool) if among is None else among
     columns = [
         (w.outlets, np.array([b.outlets for b in scenario.branches], dtype=float)),
         (w.client_managers, np.array([b.client_managers for b in scenario.branches], dtype=float)),
         (w.market_potential, np.array([b.market_potential or 0.0 for b in scenario.branches], dtype=float)),
     ]
-    n = len(scenario.branches)
     share = np.zeros(n)
+    count = max(int(among.sum()), 1)
     for weight, column in columns:
         if weight > 0:
+            column = np.where(among, column, 0.0)
             total = column.sum()
-            share += weight * (column / total if total > 0 else np.full(n, 1.0 / n))
+            share += weight * (column / total if total > 0 else np.where(among, 1.0 / count, 0.0))
     return share
 
 
@@ -75,6 +79,6 @@ def long_term_targets(scenario: Scenario, whole: bool = True) -> np.ndarray:
     targets = np.where(fixed, given, 0.0)
     free_total = max(0.0, scenario.cycle.micro_client_target - targets.sum())
     room = np.where(fixed, 0.0, scenario.cycle.horizon_years * capacities(scenario))
-    split = water_fill(free_total, np.where(fixed, 0.0, shares(scenario)), room)
+    split = water_fill(free_total, shares(scenario, among=~fixed), room)
     targets[~fixed] = (whole_targets(split, room, [b.id for b in scenario.branches]) if whole else split)[~fixed]
     return targets
