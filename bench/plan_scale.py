@@ -1,7 +1,7 @@
 """Benchmark of the annual plan at city, provincial and national scale (issue 4).
 
 Each (size, engine) runs in a fresh subprocess (clean peak memory), `--repeat` times; medians are
-printed. Columns: build (plan inputs + the model: Pyomo objects, or numpy blocks passed to HiGHS),
+printed. Columns: inputs (floors, long-term targets, policy data), solve (the phases, models built inside),
 solve (the five staged HiGHS runs with translation / loading), HiGHS (HiGHS's own run time),
 read (targets, floors, diagnostics), total, overhead/HiGHS = (total − HiGHS) / HiGHS, peak RSS.
 Also the whole `microplan plan city-2014` process against `python -c "import pyomo.environ, highspy"`.
@@ -30,7 +30,7 @@ plan = make_plan(scenario, engine="{engine}")
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({{**plan.seconds, "peak_mb": peak, "status": plan.status, "objectives": plan.report.objectives}}))
 """
-COLUMNS = ("build", "solve", "highs", "read", "total", "peak_mb")
+COLUMNS = ("inputs", "solve", "highs", "read", "total", "peak_mb")
 
 
 def run_size(n: int, engine: str, timeout: float) -> dict | None:
@@ -70,7 +70,7 @@ def main() -> None:
         import_s = statistics.median(i for _, i in pairs)
         print(f"microplan plan city-2014: {plan_s:.2f} s; import pyomo+highspy: {import_s:.2f} s; "
               f"ratio {plan_s / import_s:.2f} (goal ≤ 1.5)")
-    print(f"{'branches':>9} {'engine':>7} {'build s':>8} {'solve s':>8} {'HiGHS s':>8} {'read s':>7} {'total s':>8} "
+    print(f"{'branches':>9} {'engine':>7} {'inputs s':>8} {'solve s':>8} {'HiGHS s':>8} {'read s':>7} {'total s':>8} "
           f"{'overhead/HiGHS':>15} {'peak MB':>8} status / stage optima")
     for n in args.sizes:
         for engine in ("matrix", "pyomo"):
@@ -84,7 +84,7 @@ def main() -> None:
             med = {k: statistics.median(r[k] for r in runs) for k in COLUMNS}
             overhead = (med["total"] - med["highs"]) / med["highs"] if med["highs"] else float("nan")
             optima = " ".join(f"{v:.9g}" for v in runs[0]["objectives"].values())
-            print(f"{n:>9} {engine:>7} {med['build']:>8.2f} {med['solve']:>8.2f} {med['highs']:>8.2f} {med['read']:>7.2f} "
+            print(f"{n:>9} {engine:>7} {med['inputs']:>8.2f} {med['solve']:>8.2f} {med['highs']:>8.2f} {med['read']:>7.2f} "
                   f"{med['total']:>8.2f} {overhead:>15.2f} {med['peak_mb']:>8.0f} {runs[0]['status']} / {optima}")
 
 
