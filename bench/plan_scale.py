@@ -2,7 +2,7 @@
 
 Each (size, engine) runs in a fresh subprocess (clean peak memory), `--repeat` times; medians are
 printed. Columns: inputs (floors, long-term targets, policy data), solve (the phases, models built inside),
-solve (the five staged HiGHS runs with translation / loading), HiGHS (HiGHS's own run time),
+HiGHS (HiGHS's own run time),
 read (targets, floors, diagnostics), total, overhead/HiGHS = (total − HiGHS) / HiGHS, peak RSS.
 Also the whole `microplan plan city-2014` process against `python -c "import pyomo.environ, highspy"`.
 
