@@ -20,7 +20,7 @@ import typer
 import yaml
 
 from api.cli_common import EXIT_OK, EXIT_RELAXED, fail, load_or_exit, write_output
-from api.errors import run
+from api.errors import ignore_unraisable, run
 from scenarios.text import printable
 
 if TYPE_CHECKING:
@@ -268,6 +268,7 @@ register_optional_commands()
 
 def main() -> None:
     """Console-script entry: run the app through `api.errors.run` (one line per problem, exit codes)."""
+    sys.unraisablehook = ignore_unraisable
     run(app)
 
 

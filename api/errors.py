@@ -146,6 +146,11 @@ def say_block(text: str) -> None:
         pass
 
 
+def ignore_unraisable(unraisable: Any) -> None:
+    """sys.unraisablehook for the console script: an error in a finaliser at exit (a half-built
+    Dask client's `__del__`) is not the planner's to read, and never a traceback."""
+
+
 def run(command: Callable[..., Any]) -> NoReturn:
     """Run a click / typer command outside click's standalone mode, so every error comes here."""
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}

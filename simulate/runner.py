@@ -250,10 +250,19 @@ def _run_on_dask(address: str, replicate: Replicate, params: Any, seed: int, rep
     problem = dask_address_problem(address)
     if problem:
         raise ValueError(f"{problem} (got {address})")
+    backend = dask_backend_problem(address)
+    if backend:
+        raise ConnectionError(backend)
     probe_dask_scheduler(address)
     from distributed import Client  # imported here: Dask is only needed when asked for
 
-    with Client(address, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False) as client:
+    try:
+        client = Client(address, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError):
+        raise
+    except Exception as exc:  # noqa: BLE001 — distributed raises TypeError / ValueError for unusable comms
+        raise ConnectionError(f"{type(exc).__name__}: {exc}") from None
+    with client:
         threads = max(1, sum(client.nthreads().values()))
         size = chunk_size(replications, threads)
         executor = client.get_executor(pure=False)
@@ -268,7 +277,10 @@ def dask_address_problem(address: str) -> str | None:
     if scheme not in DASK_SCHEMES:
         return f"unknown scheme {scheme!r}; allowed: {', '.join(DASK_SCHEMES)} (e.g. tcp://host:8786)"
     if scheme == "inproc":
-        return None if rest.strip() else "an inproc address needs a location"
+        parts = rest.split("/")
+        if len(parts) != 3 or not all(parts) or not (parts[1].isdigit() and parts[2].isdigit()):
+            return "an inproc address is inproc://HOST/PID/N, inside this process (another process: tcp://host:8786)"
+        return None
     parts = urlsplit(address)
     if parts.username or parts.password or parts.path not in ("", "/") or parts.query or parts.fragment:
         return "only scheme://host:port, nothing else (e.g. tcp://host:8786)"
@@ -314,3 +326,22 @@ def probe_dask_scheduler(address: str, timeout: float = DASK_CONNECT_TIMEOUT_SEC
     (announced,) = struct.unpack("<Q", prelude)
     if not 0 < announced <= MAX_HANDSHAKE_BYTES:
         raise ConnectionError(f"{address} is not a Dask scheduler (its first message is not a Dask handshake)")
+
+
+def dask_backend_problem(address: str) -> str | None:
+    """Why this process cannot use the address's scheme (None if it can): TLS without Dask TLS
+    settings, UCX without its package, an inproc address of another process."""
+    import importlib.util
+
+    scheme = address.split("://", 1)[0]
+    if scheme == "tls":
+        from distributed.security import Security
+
+        if Security().get_connection_args("client").get("ssl_context") is None:
+            return ("tls:// needs Dask's TLS settings (distributed.comm.tls.ca-file, .client.cert, .client.key "
+                    "in the Dask configuration); none are set")
+    if scheme == "ucx" and not any(importlib.util.find_spec(m) for m in ("ucp", "ucxx", "distributed_ucxx")):
+        return "ucx:// needs UCX support (the ucx-py package), which is not installed"
+    if scheme == "inproc" and address.split("/")[-2] != str(os.getpid()):
+        return "an inproc:// address names a scheduler inside one process; reach another process over tcp://"
+    return None

@@ -497,6 +497,10 @@ CASES = [
     pytest.param(Case(simulate_args("--dask", "tcp://host:notaport"), 2, "--dask: the port must be a number"), id="dask-port-not-number"),  # ValueError before
     pytest.param(Case(simulate_args("--dask", "tcp://:8786"), 2, "--dask: the address has no host"), id="dask-empty-host"),  # empty host
     pytest.param(Case(simulate_args("--dask", "tcp://127.0.0.1:1"), 2, "--dask: cannot reach a Dask scheduler"), id="dask-nothing-listening"),  # connection refused
+    pytest.param(Case(simulate_args("--dask", "tls://127.0.0.1:1"), 2, "tls:// needs Dask's TLS settings"), id="dask-tls-without-settings"),  # TypeError before
+    pytest.param(Case(simulate_args("--dask", "ucx://127.0.0.1:1"), 2, "ucx:// needs UCX support"), id="dask-ucx-not-installed"),  # TypeError before
+    pytest.param(Case(simulate_args("--dask", "inproc://x"), 2, "an inproc address is inproc://HOST/PID/N"), id="dask-inproc-malformed"),  # ValueError before
+    pytest.param(Case(simulate_args("--dask", "inproc://10.0.0.1/1/1"), 2, "names a scheduler inside one process"), id="dask-inproc-other-process"),  # never reachable from here
     # -- options beyond their bounds; usage errors as one line, not a box
     pytest.param(Case(simulate_args("--replications", "100001"), 2, "--replications: must be ≤ 100000"), id="replications-unbounded"),  # would run for days
     pytest.param(Case(simulate_args("--workers", "100000"), 2, "--workers: must be ≤ 256"), id="workers-unbounded"),  # fork bomb
