@@ -25,9 +25,10 @@ MoneyUnit = Literal["元", "万元", "亿元"]
 MONEY_FACTORS: dict[str, float] = {"元": 1e-4, "万元": 1.0, "亿元": 1e4}
 
 #: Largest money amount in any field of the plan sections, in the file's unit (checked again in 万元).
-MAX_MONEY = 1e14
-#: Largest money amount once converted to 万元 (10^14 元, far above any bank's book).
-MAX_MONEY_WAN = 1e10
+MAX_MONEY = 1e15
+#: Largest money amount once converted to 万元 (10^15 元: above any bank's book, and above the
+#: synthetic 50,000-branch bank of `scenarios generate`, 1.7·10^10 万元).
+MAX_MONEY_WAN = 1e11
 #: Most clients (户) in any count field.
 MAX_CLIENTS = 1_000_000_000
 #: Most variants in one scenario (each is validated as a whole scenario).

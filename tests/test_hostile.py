@@ -442,7 +442,7 @@ CASES = [
     pytest.param(Case(scenario(with_changes(bank__all_loans_prev=1e308)), 2, "bank.all_loans_prev: must be at most 1e+15 in size"), id="1e308"),  # overflowed the model build
     pytest.param(Case(scenario(with_changes(branches__0__outlets=10**7)), 2, "branches.0.outlets: Input should be less than or equal to 100000"), id="absurd-outlets"),  # finite but absurd
     pytest.param(Case(scenario(with_changes(simulation={"revolving_credit": {"default": {"utilisation_sensitivity": 1e300}}})), 2, "simulation.revolving_credit.default.utilisation_sensitivity"), id="huge-sensitivity"),  # exp() overflowed
-    pytest.param(Case(scenario(money_in("亿元", 1e12)), 2, "bank.all_loans_prev: must be at most 1e+10 万元 in size once converted from 亿元"), id="money-too-big-in-yi"),  # fine in the file's unit, absurd in 万元
+    pytest.param(Case(scenario(money_in("亿元", 1e12)), 2, "bank.all_loans_prev: must be at most 1e+11 万元 in size once converted from 亿元"), id="money-too-big-in-yi"),  # fine in the file's unit, absurd in 万元
     pytest.param(Case(scenario(with_changes(cycle__micro_client_target=2**70)), 2, "cycle.micro_client_target: must be at most 1e+15 in size"), id="int-beyond-int64"),  # numpy int64 overflow
     pytest.param(Case(csv_table(lambda: csv_bytes(table_rows(2)).replace(b",10000.0,", b",inf,", 1)), 2, "branches.0.micro_loans: Input should be a finite number"), id="csv-inf"),  # inf text in a CSV
     pytest.param(Case(csv_table(lambda: csv_bytes(table_rows(2)).replace(b",10000.0,", b",NaN,", 1)), 2, "branches.0.micro_loans: Input should be a finite number"), id="csv-nan"),  # NaN text in a CSV
