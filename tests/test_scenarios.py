@@ -254,3 +254,14 @@ def test_random_corruption_exits_2_never_crashes(cli, tmp_path: Path, data: st.D
     assert "Traceback" not in result.err and "internal error" not in result.err
     if result.code == 2:
         assert result.err.strip()
+
+
+def test_the_simulation_result_converts_money_like_from_wan() -> None:
+    """simulate.service keeps its own table (units per 万元, the inverse convention) until it uses
+    `from_wan`; until then it must say the same: 1 万元 = 10,000 元 = 0.0001 亿元."""
+    from simulate.service import MONEY_UNITS
+    from scenarios.schema import MONEY_FACTORS, from_wan
+
+    assert set(MONEY_UNITS) == set(MONEY_FACTORS)
+    for unit, per_wan in MONEY_UNITS.items():
+        assert per_wan == pytest.approx(from_wan(1.0, unit))
