@@ -272,6 +272,14 @@ def xlsx_lying_sizes(tmp: Path) -> list[str]:
     return ["validate", table_scenario(tmp, "b.xlsx")]
 
 
+def xlsx_far_row(tmp: Path) -> list[str]:
+    """Two branches and one stray cell at row 1,000,000: the rows between are implied, not stored."""
+    book = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(header_and_rows(table_rows(2)))))
+    book.active.cell(row=1_000_000, column=1, value="far away")
+    book.save(tmp / "b.xlsx")
+    return ["validate", table_scenario(tmp, "b.xlsx")]
+
+
 def xlsx_many_parts(tmp: Path) -> list[str]:
     with zipfile.ZipFile(tmp / "b.xlsx", "w") as z:
         for i in range(1_500):
@@ -465,6 +473,7 @@ CASES = [
     pytest.param(Case(xlsx_bomb, 2, "workbook inflates to", bounded=True), id="xlsx-zip-bomb"),                         # 70 MB of XML from 70 KB
     pytest.param(Case(xlsx_lying_sizes, 2, "not a readable .xlsx table: BadZipFile", bounded=True), id="xlsx-lying-sizes"),        # declares 100 bytes, inflates to 50 MB
     pytest.param(Case(xlsx_many_parts, 2, "more than 1000 parts"), id="xlsx-1500-parts"),                              # a zip of many members
+    pytest.param(Case(xlsx_far_row, 2, "more than 200000 rows in the sheet"), id="xlsx-cell-at-row-1000000"),         # a million rows implied by one cell
     pytest.param(Case(xlsx_table(header_and_rows(table_rows(2)) + [[None] * 15 + ["stray"]]), 2, "row 4: branches: a value in a column without a header"), id="xlsx-value-without-header"),  # a column nobody named
     pytest.param(Case(xlsx_table(header_and_rows([{**branch("B1"), "outlets": True}, branch("B2")])), 2, "branches.0.outlets: must be a number, not a boolean"), id="xlsx-boolean-cell"),  # TRUE cell read as 1
     # -- ids and names
