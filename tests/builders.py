@@ -273,3 +273,14 @@ def exact_plan(scenario: Scenario, policy: str | None = None, engine: str = "aut
 def wide(plan: Any, column: str = "target_clients") -> Any:
     """One row per branch (scenario order), one column per year."""
     return plan.targets.pivot(index="branch", columns="year", values=column).loc[list(plan.inputs.branch_ids)]
+
+
+def exact_plan_inputs(scenario: Scenario) -> Any:
+    """The LP's data as `exact_plan` sees it (long-term targets not made whole, where they can be)."""
+    import inspect
+
+    from optimize.inputs import plan_inputs
+
+    if "whole" in inspect.signature(plan_inputs).parameters:
+        return plan_inputs(scenario, whole=False)
+    return plan_inputs(scenario)

@@ -223,7 +223,7 @@ def test_yi_yuan_outputs_are_rounded_to_4_decimals() -> None:
     assert body["floors"]["micro_loan_increment"]["value"] == pytest.approx(0.3001, abs=1e-12)
 
 
-@pytest.mark.parametrize("increment_prev", [2500.0, 2500.004, 2999.99])
+@pytest.mark.parametrize("increment_prev", [2500.0, 2500.004, 2999.99, 2499.9995, 2498.0])
 def test_whether_a_floor_binds_does_not_depend_on_the_money_unit(increment_prev: float) -> None:
     """loan_bank's loans without a floor: mid 2,000 + B3's cap 500 = 2,500. A floor of 2,500 binds exactly,
     2,500.004 binds with 0.004 万元 (40 元) of extra load, 2,999.99 with 499.99. Written in 元, 万元
