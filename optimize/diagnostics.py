@@ -21,7 +21,7 @@ import pandas as pd
 from optimize.inputs import PlanInputs
 from optimize.solve import SolveReport
 from optimize.window import loan_band, loan_keys
-from scenarios.schema import MONEY_FACTORS, Scenario
+from scenarios.schema import Scenario, from_wan, to_wan
 
 RULE_LABELS = {
     "growth_rate": "增速不低于 (growth ≥ all-loan growth)",
@@ -30,6 +30,10 @@ RULE_LABELS = {
     "department_target": "department target",
     "cycle_schedule": "the long-term schedule's bank total",
     "long_term_completion": "long-term completion",
+    "lock_above_capacity": "a locked client target above capacity",
+    "lock_outside_smoothing": "a locked client target outside the smoothing band from last year's target",
+    "lock_outside_loan_band": "a locked loan target outside the loan band",
+    "lock_above_risk_cap": "a locked loan target above the risk cap",
 }
 BINDING_TOL = 1e-3
 AT_CAPACITY_TOL = 1e-4  # 户: a target this close to capacity is at capacity
@@ -123,7 +127,7 @@ def diagnose(scenario: Scenario, inputs: PlanInputs, targets: pd.DataFrame, floo
     """Binding rules, who moves when a floor rises, capacity and risk caps, and why each rule fails."""
     d = Diagnostics()
     unit = scenario.units.money
-    money = 1.0 / MONEY_FACTORS[unit]
+    money = from_wan(1.0, unit)  # one 万元 in the scenario's unit
     digits = MONEY_DIGITS[unit]
     plan_year = inputs.years[0]
     ids = list(inputs.branch_ids)
@@ -144,7 +148,11 @@ def diagnose(scenario: Scenario, inputs: PlanInputs, targets: pd.DataFrame, floo
     d.marginal_costs = marginal_costs(inputs, shape, d.binding, unit)
     d.messages += [c["text"] for c in d.marginal_costs]
     for v in violations:
-        d.messages.append(shortfall_cause(inputs, shape, v, amount(v["shortfall"], v["quantity"])))
+        if v["tier"] == "lock":
+            d.messages.append(f"Branch {v['branch']}: {rule_label(v['rule'])} by {amount(v['shortfall'], v['quantity'])}; "
+                              "the lock is kept as negotiated.")
+        else:
+            d.messages.append(shortfall_cause(inputs, shape, v, amount(v["shortfall"], v["quantity"])))
     completion = [w for w in warnings if w["rule"] == "long_term_completion"]
     if completion:
         d.messages.append(completion_message(inputs, completion))
@@ -180,7 +188,7 @@ def marginal_costs(inputs: PlanInputs, shape: PlanYearShape, binding: list[dict]
             how = f"in proportion to their {key_word}" if (open_ & (inputs.key > 0)).any() else "equally (their sharing key is zero; the keyed branches are full)"
         else:
             open_, share = shape.loan_open()
-            step = MONEY_FACTORS["亿元"]  # 万元
+            step = to_wan(1.0, "亿元")  # 万元
             step_text, per = "One more 亿元", "1 亿元"
             how = "in proportion to their spare loan room (above mid loan size × clients)"
         moves = {str(ids[b]): float(share[b] * step) for b in np.flatnonzero(open_)}
@@ -203,11 +211,14 @@ def shortfall_cause(inputs: PlanInputs, shape: PlanYearShape, v: dict, what: str
     head = f"{rule_label(v['rule'])} cannot be met in {v['year']}: short by {what}"
     if v["quantity"] == "clients":
         at_hi = shape.x >= shape.x_hi - AT_CAPACITY_TOL
-        capacity = [ids[b] for b in np.flatnonzero(at_hi & (shape.x_hi >= inputs.capacity - AT_CAPACITY_TOL))]
-        smoothing = [ids[b] for b in np.flatnonzero(at_hi & (shape.x_hi < inputs.capacity - AT_CAPACITY_TOL))]
+        locked = ~np.isnan(inputs.locked_clients)
+        capacity = [ids[b] for b in np.flatnonzero(at_hi & ~locked & (shape.x_hi >= inputs.capacity - AT_CAPACITY_TOL))]
+        smoothing = [ids[b] for b in np.flatnonzero(at_hi & ~locked & (shape.x_hi < inputs.capacity - AT_CAPACITY_TOL))]
         parts = [f"{len(capacity)} at capacity ({names(capacity)})"] if capacity else []
         if smoothing:
             parts.append(f"{len(smoothing)} held by smoothing from last year's target ({names(smoothing)})")
+        if locked.any():
+            parts.append(f"{int(locked.sum())} held by their locked targets ({names([ids[b] for b in np.flatnonzero(locked)])})")
         return head + "; every branch is at its limit: " + "; ".join(parts) + "." if parts else head + "."
     band_high = inputs.size_max * shape.x + inputs.book_max
     at_high = shape.y >= shape.y_high - 1e-6 * np.maximum(1.0, np.abs(shape.y_high))
@@ -239,8 +250,9 @@ def smoothing_conflicts(inputs: PlanInputs, shape: PlanYearShape) -> list[str]:
     """Branches whose reference (catch-up pace) lies outside the smoothing band from last year's target."""
     ids = list(inputs.branch_ids)
     ref = np.minimum(inputs.reference, inputs.capacity)
-    above = np.flatnonzero(ref > shape.x_hi + 1e-6)
-    below = np.flatnonzero(ref < shape.x_lo - 1e-6)
+    free = np.isnan(inputs.locked_clients)  # a lock is its own reason
+    above = np.flatnonzero(free & (ref > shape.x_hi + 1e-6))
+    below = np.flatnonzero(free & (ref < shape.x_lo - 1e-6))
     messages = []
     if len(above):
         listed = ", ".join(f"{ids[b]} ({inputs.reference[b]:,.0f} → ≤ {shape.x_hi[b]:,.0f})" for b in above[:LISTED])

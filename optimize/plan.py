@@ -29,7 +29,7 @@ from optimize.diagnostics import AT_CAPACITY_TOL, MONEY_DIGITS, Diagnostics, dia
 from optimize.inputs import PlanInputs, plan_inputs, schedule_position
 from optimize.regulation import CLIENT_RULES, LOAN_RULES
 from optimize.solve import SolveReport, solve_plan
-from scenarios.schema import MONEY_FACTORS, PolicyName, Scenario
+from scenarios.schema import PolicyName, Scenario, from_wan
 
 Engine = Literal["auto", "pyomo", "matrix"]
 
@@ -93,7 +93,7 @@ class Plan:
     def to_json(self) -> dict:
         """The plan as JSON, money in the scenario's unit (rounded by `MONEY_DIGITS` of that unit)."""
         unit = self.scenario.units.money
-        money = 1.0 / MONEY_FACTORS[unit]
+        money = from_wan(1.0, unit)  # one 万元 in the scenario's unit
         digits = MONEY_DIGITS[unit]
         table = self.branch_table()
         years = list(self.inputs.years[1:])
@@ -200,6 +200,7 @@ def make_plan(scenario: Scenario, policy: PolicyName | None = None, engine: Engi
     targets = targets_frame(inputs, x, y)
     floor_values = evaluate_floors(inputs, targets)
     violations, warnings = find_shortfalls(inputs, targets, floor_values)
+    violations += lock_conflicts(inputs, report)
     diagnostics = diagnose(scenario, inputs, targets, floor_values, violations, warnings, report)
     seconds["read"] = time.perf_counter() - read_started
     seconds["total"] = time.perf_counter() - started
@@ -249,3 +250,39 @@ def find_shortfalls(inputs: PlanInputs, targets: pd.DataFrame, floors: pd.DataFr
                 warnings.append({"rule": "long_term_completion", "tier": "schedule", "quantity": "clients",
                                  "year": inputs.years[-1], "branch": bid, "shortfall": float(shortfall)})
     return violations, warnings
+
+
+def lock_conflicts(inputs: PlanInputs, report: SolveReport) -> list[dict]:
+    """Each negotiated plan-year target that breaks a rule: which lock, which rule, by how much.
+
+    A lock is kept exactly (the planner negotiated it), so a rule it breaks is a violation:
+    clients above capacity or outside the smoothing band from last year's target, a loan target
+    outside the loan band at the branch's clients or above its risk cap.
+    """
+    from optimize.window import loan_band
+
+    conflicts: list[dict] = []
+    year = inputs.years[0]
+    x = report.lp_x[:, 0] if report.lp_x is not None else np.zeros(len(inputs.branch_ids))
+    step = inputs.max_change * inputs.capacity
+    last = inputs.last_target
+    clients = inputs.locked_clients
+    for b in np.flatnonzero(~np.isnan(clients)):
+        lock = float(clients[b])
+        smoothing = 0.0 if np.isnan(last[b]) else abs(lock - last[b]) - step[b]  # |x − last target| ≤ c·cap
+        for rule, excess in (("lock_above_capacity", lock - inputs.capacity[b]),
+                             ("lock_outside_smoothing", smoothing)):
+            if excess > SHORTFALL_TOL:
+                conflicts.append({"rule": rule, "tier": "lock", "quantity": "clients", "year": year,
+                                  "branch": inputs.branch_ids[b], "shortfall": float(excess)})
+    loans = inputs.locked_loans
+    low, _, high = (a[:, 0] for a in loan_band(inputs, x[:, None]))
+    for b in np.flatnonzero(~np.isnan(loans)):
+        lock = float(loans[b])
+        cap = inputs.capped_growth * inputs.micro_loans[b] if inputs.risk_capped[b] else np.inf
+        for rule, excess in (("lock_outside_loan_band", max(lock - high[b], low[b] - lock)),
+                             ("lock_above_risk_cap", lock - cap)):
+            if excess > SHORTFALL_TOL:
+                conflicts.append({"rule": rule, "tier": "lock", "quantity": "loans", "year": year,
+                                  "branch": inputs.branch_ids[b], "shortfall": float(excess)})
+    return conflicts

@@ -13,13 +13,12 @@ from typing import Any
 
 import pandas as pd
 
+from scenarios.schema import MONEY_FACTORS, from_wan, to_wan
 from scenarios.simulation import SimulationSettings
 from simulate import revolving_credit
 from simulate.runner import Replicate, SeriesSummary, run_replications
 from simulate.stats import MetricSummary
 
-#: Money units a result can be expressed in, as units per 万元 (the engine's unit).
-MONEY_UNITS: dict[str, float] = {"元": 10_000.0, "万元": 1.0, "亿元": 0.0001}
 #: The engine's money unit.
 ENGINE_MONEY_UNIT = "万元"
 
@@ -61,9 +60,9 @@ class SimulationResult:
 
     def in_money_unit(self, unit: str) -> "SimulationResult":
         """The same result with money metrics and the series expressed in `unit` (元 | 万元 | 亿元)."""
-        if unit not in MONEY_UNITS:
-            raise ValueError(f"unknown money unit {unit!r}; allowed: {', '.join(MONEY_UNITS)}")
-        factor = MONEY_UNITS[unit] / MONEY_UNITS[self.money_unit]
+        if unit not in MONEY_FACTORS:
+            raise ValueError(f"unknown money unit {unit!r}; allowed: {', '.join(MONEY_FACTORS)}")
+        factor = from_wan(to_wan(1.0, self.money_unit), unit)  # one unit of ours, in `unit`
         metrics = {
             name: summary.scaled(factor) if self.metric_units[name] == "money" else summary
             for name, summary in self.metrics.items()

@@ -256,12 +256,16 @@ def test_random_corruption_exits_2_never_crashes(cli, tmp_path: Path, data: st.D
         assert result.err.strip()
 
 
-def test_the_simulation_result_converts_money_like_from_wan() -> None:
-    """simulate.service keeps its own table (units per 万元, the inverse convention) until it uses
-    `from_wan`; until then it must say the same: 1 万元 = 10,000 元 = 0.0001 亿元."""
-    from simulate.service import MONEY_UNITS
-    from scenarios.schema import MONEY_FACTORS, from_wan
+def test_the_simulation_result_converts_money_with_from_wan() -> None:
+    """One money conversion in the project: 1 万元 of a simulated metric is 10,000 元 and 0.0001 亿元."""
+    import numpy as np
 
-    assert set(MONEY_UNITS) == set(MONEY_FACTORS)
-    for unit, per_wan in MONEY_UNITS.items():
-        assert per_wan == pytest.approx(from_wan(1.0, unit))
+    from simulate.runner import SeriesSummary
+    from simulate.service import SimulationResult
+    from simulate.stats import summarise
+
+    result = SimulationResult("m", 2, 1, 1, 0, 2014, {"x": summarise(np.array([1.0, 1.0]))}, {"x": "money"}, {"x": ""},
+                              SeriesSummary(np.array([0]), np.array([1.0]), np.array([1.0]), np.array([1.0])))
+    assert result.in_money_unit("元").metrics["x"].mean == pytest.approx(10_000.0)
+    assert result.in_money_unit("亿元").metrics["x"].mean == pytest.approx(1e-4)
+    assert result.in_money_unit("元").in_money_unit("亿元").series.mean[0] == pytest.approx(1e-4)
