@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from scenarios.base import model_in
 from scenarios.consistency import cross_field_problems
 from scenarios.errors import Problem, ScenarioError
+from scenarios.headers import column_field, header_text, without_separators
 from scenarios.reading import MAX_FILE_BYTES, Table, decode_text, parse_document, read_bytes, read_table
 from scenarios.schema import MAX_MONEY_WAN, MONEY_FACTORS, MONEY_FIELDS, Branch, Scenario, Variant, from_wan, to_wan
 from scenarios.simulation import SimulationSettings
@@ -99,7 +100,7 @@ def scenario_from_dict(raw: dict[str, Any], *, file: str = "<scenario>", base_di
     if isinstance(data.get("branches"), str):
         if base_dir is None:
             raise ScenarioError([Problem(file, "branches", "a branch-table path needs a scenario file to be relative to", data["branches"], True)])
-        table = read_branch_table(base_dir / data["branches"])
+        table = read_branch_table(base_dir / data["branches"], file_money_unit(data))
         data["branches"] = table.rows
     problems: list[Problem] = []
     scenario = None
@@ -126,8 +127,13 @@ def scenario_from_dict(raw: dict[str, Any], *, file: str = "<scenario>", base_di
         raise ScenarioError(problems_from_validation(exc.errors(include_url=False), file, table)) from None
 
 
-def read_branch_table(path: Path) -> Table:
-    """Rows of a CSV or XLSX branch table (through `scenarios.reading`); columns checked."""
+def read_branch_table(path: Path, money_unit: str = "万元") -> Table:
+    """Rows of a CSV or XLSX branch table (through `scenarios.reading`), keyed by field name.
+
+    Columns may be named by the English key or the Chinese header (`scenarios.headers`); numbers
+    may carry thousands separators. Columns are checked: each required one present, none unknown,
+    none twice (`id` and `机构号` are the same column).
+    """
     label = str(path)
     if path.suffix.lower() not in TABLE_SUFFIXES:
         raise ScenarioError([Problem(label, "branches", f"branch table must be {' or '.join(TABLE_SUFFIXES)}", path.name, True)])
@@ -135,18 +141,46 @@ def read_branch_table(path: Path) -> Table:
         raise ScenarioError([Problem(label, "branches", "branch table file not found")])
     table = read_table(path, label)
     columns = list(table.rows[0]) if table.rows else []
+    fields, problems = column_fields(columns, label, money_unit)
+    present = set(fields.values())
     required = [n for n, f in Branch.model_fields.items() if f.is_required()]
-    allowed = set(Branch.model_fields)
-    problems = [Problem(label, "branches", f"missing column {name!r}") for name in required if name not in columns and columns]
-    problems += [
-        Problem(label, "branches", f"unknown column; allowed: {', '.join(Branch.model_fields)}", str(c), True)
-        for c in columns if c not in allowed
-    ]
+    problems += [Problem(label, "branches", f"missing column {name!r} ({header_text(name, money_unit)})")
+                 for name in required if name not in present and columns]
     if not table.rows:
         problems.append(Problem(label, "branches", "the branch table has no rows"))
     if problems:
         raise ScenarioError(problems)
+    table.rows = [{fields[c]: table_cell(fields[c], v) for c, v in row.items()} for row in table.rows]
     return table
+
+
+def column_fields(columns: list[str], label: str, money_unit: str) -> tuple[dict[str, str], list[Problem]]:
+    """Column name → Branch field (English key or Chinese header), and the problems of the header."""
+    fields: dict[str, str] = {}
+    problems: list[Problem] = []
+    first: dict[str, str] = {}
+    for column in columns:
+        field, problem = column_field(column, money_unit)
+        if problem:
+            problems.append(Problem(label, "branches", problem))
+        elif field is None:
+            problems.append(Problem(label, "branches", f"unknown column; allowed: {', '.join(Branch.model_fields)} "
+                                                       "or their Chinese headers (see `microplan scenarios template`)",
+                                    str(column), True))
+        elif field in first:
+            problems.append(Problem(label, "branches", f"columns {first[field]!r} and {column!r} are both {field}; keep one"))
+        else:
+            fields[column] = first[field] = field
+    return fields, problems
+
+
+def table_cell(field: str, value: Any) -> Any:
+    """A cell as the schema reads it: ids and names as text, numbers without thousands separators."""
+    if field in ("id", "name"):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(int(value)) if float(value).is_integer() else str(value)
+        return value
+    return without_separators(value)
 
 
 # ---------------------------------------------------------------- errors
@@ -196,6 +230,13 @@ def allowed_keys(loc: tuple) -> list[str]:
     if isinstance(model, type) and issubclass(model, BaseModel):
         return list(model.model_fields)
     return []
+
+
+def file_money_unit(data: dict[str, Any]) -> str:
+    """The money unit a raw scenario names (`units.money`), 万元 when absent or not a unit."""
+    units = data.get("units")
+    unit = units.get("money", "万元") if isinstance(units, dict) else "万元"
+    return unit if isinstance(unit, str) and unit in MONEY_FACTORS else "万元"
 
 
 def money_limit_problems(data: dict[str, Any], file: str, table: Table | None, errored: set[str]) -> list[Problem]:

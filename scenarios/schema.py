@@ -31,6 +31,8 @@ MAX_MONEY = 1e15
 MAX_MONEY_WAN = 1e11
 #: Most clients (户) in any count field.
 MAX_CLIENTS = 1_000_000_000
+#: Smallest loan rounding unit, in the file's money unit (a finer unit only makes the numbers longer).
+MIN_LOAN_ROUNDING = 1e-4
 #: Most variants in one scenario (each is validated as a whole scenario).
 MAX_VARIANTS = 50
 #: Most outlets of one branch, and most client managers of one branch.
@@ -65,6 +67,10 @@ class Units(StrictModel):
     """Units the file is written in; the engine works in 万元 and 户."""
 
     money: MoneyUnit = Field("万元", description="money unit of every money field: 元 | 万元 | 亿元")
+    loan_rounding: float | None = Field(
+        None, ge=MIN_LOAN_ROUNDING, le=MAX_MONEY,
+        description="loan targets are whole multiples of this, money unit (empty: 1 万元; e.g. 10 for 10 万元)",
+    )
 
 
 class RuleSetting(StrictModel):
@@ -188,6 +194,14 @@ class Branch(StrictModel):
     loan_size_max: float = Field(..., ge=0, le=MAX_MONEY, description="largest average new loan per new client, money unit")
     npl_ratio: float = Field(0.0, ge=0, le=1, description="micro NPL ratio of the branch")
     market_potential: float | None = Field(None, ge=0, le=1e12, description="optional market-potential score (e.g. registered small firms)")
+    locked_target_clients: int | None = Field(
+        None, ge=0, le=MAX_CLIENTS,
+        description="negotiated plan-year new-client target, 户, kept exactly by the plan; empty → planned",
+    )
+    locked_target_loan_increment: float | None = Field(
+        None, ge=-MAX_MONEY, le=MAX_MONEY,
+        description="negotiated plan-year micro-loan increment target, money unit, kept exactly; empty → planned",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "Branch":
@@ -245,6 +259,7 @@ class Scenario(StrictModel):
 
 #: Dotted paths of every money field; `branches.*` applies to each row.
 MONEY_FIELDS: tuple[str, ...] = (
+    "units.loan_rounding",
     "regulation.micro_threshold",
     "targets.micro_loan_increment",
     "bank.all_loans_prev",
@@ -254,5 +269,6 @@ MONEY_FIELDS: tuple[str, ...] = (
     "branches.*.micro_loans",
     "branches.*.loan_size_min",
     "branches.*.loan_size_max",
+    "branches.*.locked_target_loan_increment",
     *(f"simulation.{path}" for path in SIMULATION_MONEY_FIELDS),
 )
