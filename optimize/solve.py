@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optimize.inputs import PlanInputs
-from optimize.stages import SolveError  # noqa: F401 — re-exported: callers catch it from here
+from optimize.stages import SolveError
 from optimize.rounding import round_clients, round_loans
 from optimize.window import StageResult, Window, make_window, phases, year_window
 
@@ -39,6 +39,7 @@ class SolveReport:
     lp_x: np.ndarray | None = None  # (n, T) clients as the LP left them, before rounding
     lp_y: np.ndarray | None = None  # (n, T) loans as the LP left them (on the rounded clients)
     highs_seconds: float = 0.0  # HiGHS's own run time over all stages (matrix engine)
+    fallbacks: list[str] = field(default_factory=list)  # stages the reference engine finished for `auto`
     solve_seconds: float = 0.0  # wall time of the phases, model building included
 
 
@@ -57,6 +58,9 @@ def solve_plan(inputs: PlanInputs, engine: str = "auto", whole: bool = True) -> 
     then year by year the loan stages on those clients, the loans rounded to the loan unit.
     """
     module = engine_module(engine)
+    if engine == "auto":  # the reference engine takes over a stage the fast one cannot finish
+        fallbacks: list[str] = []
+        module = Fallback(module, fallbacks)
     n = len(inputs.branch_ids)
     x, y = np.zeros((n, 0)), np.zeros((n, 0))
     lp_x, lp_y = np.zeros((n, 0)), np.zeros((n, 0))
@@ -84,6 +88,8 @@ def solve_plan(inputs: PlanInputs, engine: str = "auto", whole: bool = True) -> 
             yw = np.hstack([yw, yt[:, None]])
         x, y = np.hstack([x, xw]), np.hstack([y, yw])
     report.lp_x, report.lp_y = lp_x, lp_y
+    if engine == "auto":
+        report.fallbacks = fallbacks
     report.solve_seconds = time.perf_counter() - started
     return x, y, report
 
@@ -95,3 +101,25 @@ def record(report: SolveReport, result: StageResult) -> None:
     report.highs_seconds += result.highs_seconds
 
 
+
+
+class Fallback:
+    """`auto`: the matrix engine, and where HiGHS stops a stage of it short (`SolveError`), the Pyomo
+    reference on the same window — the same stages and rules, another formulation of them."""
+
+    def __init__(self, fast, log: list[str]) -> None:
+        self.fast, self.log = fast, log
+
+    def solve_clients(self, inputs: PlanInputs, window: Window) -> StageResult:
+        try:
+            return self.fast.solve_clients(inputs, window)
+        except SolveError as exc:
+            self.log.append(f"{exc.stage}: {exc.status}")
+            return engine_module("pyomo").solve_clients(inputs, window)  # imported only when needed
+
+    def solve_loans(self, inputs: PlanInputs, window: Window) -> StageResult:
+        try:
+            return self.fast.solve_loans(inputs, window)
+        except SolveError as exc:
+            self.log.append(f"{exc.stage}: {exc.status}")
+            return engine_module("pyomo").solve_loans(inputs, window)
