@@ -27,11 +27,30 @@ if TYPE_CHECKING:
     from optimize.plan import Plan
 
 app = typer.Typer(
-    help="microplan — the small-enterprise finance department's micro-lending planning engine.",
+    help="microplan — the small-enterprise finance department's micro-lending planning engine.\n\n"
+         "Example: microplan plan city-2014 --out plan-2014.xlsx",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def version_callback(value: bool) -> None:
+    """`microplan --version`: the installed version, then exit."""
+    if value:
+        from api.reports import microplan_version
+
+        write_output(f"microplan {microplan_version()}\n", None)
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True, help="print the version and exit")] = False,
+) -> None:
+    """Options of every command (`--version`)."""
+
+
 scenarios_app = typer.Typer(help="Bundled example scenarios, the schema, synthetic banks.", pretty_exceptions_enable=False)
 app.add_typer(scenarios_app, name="scenarios")
 
@@ -128,38 +147,103 @@ def validate(file: Annotated[str, typer.Argument(help="scenario file (YAML / JSO
     write_output("ok\n", None)
 
 
-@app.command("plan")
+PLAN_HELP = """The annual plan: the bank's floors and each branch's targets.
+
+\b
+Examples:
+  microplan plan city-2014 --out plan-2014.xlsx    # table + workbook
+  microplan plan city-2014 --lang en --out plan.csv --encoding gbk
+
+\b
+Policies (--policy):
+  catch_up      behind the long-term schedule: more; ahead: less
+  ratchet       last year's actual × (1 + growth), scaled to floors
+  proportional  the schedule's total shared by client managers
+
+\b
+The format follows --out's suffix: .xlsx, .csv, .json (else text).
+Exit 0: every plan-year floor and department target met;
+exit 1: one missed (plan and shortfall printed); exit 2: bad input.
+"""
+
+#: --out suffix → the format it implies.
+SUFFIX_FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".json": "json"}
+
+
+class CsvEncoding(str, Enum):
+    utf8_bom = "utf-8-sig"
+    utf8 = "utf-8"
+    gbk = "gbk"
+
+
+@app.command("plan", help=PLAN_HELP)
 def plan(
     source: Annotated[str, typer.Argument(metavar="FILE|NAME", help="scenario file or bundled name")],
-    policy: Annotated[Optional[Policy], typer.Option("--policy", help="override the scenario's policy")] = None,
-    format: Annotated[PlanFormat, typer.Option("--format", help="table | json | csv | xlsx")] = PlanFormat.table,
-    out: Annotated[Optional[Path], typer.Option("--out", help="file to write; an .xlsx path also writes the workbook")] = None,
-    lang: Annotated[Lang, typer.Option("--lang", help="headers of the table / XLSX: zh or en")] = Lang.zh,
+    policy: Annotated[Optional[Policy], typer.Option("--policy", help="override the scenario's policy: catch_up | ratchet | proportional")] = None,
+    format: Annotated[Optional[PlanFormat], typer.Option("--format", help="table | json | csv | xlsx (default: from --out's suffix, else table)")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="file to write; .xlsx also prints the table")] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="language of every output: zh or en")] = Lang.zh,
+    encoding: Annotated[CsvEncoding, typer.Option("--encoding", help="CSV file encoding: utf-8-sig (UTF-8 with BOM, for Excel), utf-8 or gbk")] = CsvEncoding.utf8_bom,
     engine: Annotated[Engine, typer.Option("--engine", help="LP engine: auto (= matrix) or pyomo, the reference model")] = Engine.auto,
 ) -> None:
-    """The annual plan: bank floors, and each branch's targets for the plan year (and the rolling years)."""
     from api import reports
     from optimize.plan import make_plan
 
-    fmt = format
-    if fmt == PlanFormat.xlsx and out is None:
-        fail(["--out: --format xlsx needs a file to write (got no --out)"])
+    fmt, also_table = plan_format(format, out)
     scenario = load_or_exit(source, out)
     result = make_plan(scenario, policy.value if policy else None, engine.value)
-    if out is not None and out.suffix.lower() == ".xlsx" and fmt == PlanFormat.table:
-        write_output(plan_table_text(result, lang.value, terminal=stdout_is_terminal()), None)
-        write_output(reports.plan_xlsx(result, lang.value), out)
-        print(f"written: {printable(str(out))}", file=sys.stderr)
-    elif fmt == PlanFormat.table:
-        write_output(plan_table_text(result, lang.value, terminal=out is None and stdout_is_terminal()), out)
-    elif fmt == PlanFormat.json:
-        write_output(plan_json_text(result.to_json()), out)
-    elif fmt == PlanFormat.csv:
-        write_output(reports.plan_csv(result, lang.value if lang == Lang.zh and out is None else "en"), out)
+    words = lang.value
+    if fmt == "xlsx":
+        if also_table:
+            print_plan_table(result, words)
+        write_output(reports.plan_xlsx(result, words), out)
+        print(f"{labels_word('written', words)}: {printable(str(out))}", file=sys.stderr)
+    elif fmt == "json":
+        write_output(plan_json_text(reports.plan_json(result, words)), out)
+    elif fmt == "csv":
+        text = reports.plan_csv(result, words)
+        write_output(text if out is None else encode_csv(text, encoding.value, out), out)
+    elif out is None:
+        print_plan_table(result, words)
     else:
-        write_output(reports.plan_xlsx(result, lang.value), out)
-        print(f"written: {printable(str(out))}", file=sys.stderr)
+        from api.terminal import plan_table_text as render_text
+
+        write_output(render_text(result, words, width=TEXT_FILE_WIDTH), out)
     raise typer.Exit(EXIT_RELAXED if result.status == "relaxed" else EXIT_OK)
+
+
+#: Width of the table written to a text file (`--out plan.txt`).
+TEXT_FILE_WIDTH = 160
+
+
+def plan_format(format: Optional[PlanFormat], out: Optional[Path]) -> tuple[str, bool]:
+    """(format, also print the table): from --format, else --out's suffix; a contradiction is bad usage (exit 2)."""
+    implied = SUFFIX_FORMATS.get(out.suffix.lower()) if out is not None else None
+    if format is None:
+        return (implied or "table"), implied == "xlsx"
+    if format == PlanFormat.table and implied == "xlsx":
+        return "xlsx", True  # README: `--out x.xlsx` with the table format prints the table and writes the workbook
+    if implied is not None and implied != format.value:
+        fail([f"{out}: --format: contradicts the file's suffix {out.suffix}; drop --format or name a .{format.value} file (got {format.value})"])
+    if format == PlanFormat.xlsx and out is None:
+        fail(["--out: --format xlsx needs a file to write (got no --out)"])
+    return format.value, False
+
+
+def encode_csv(text: str, encoding: str, out: Path) -> bytes:
+    """CSV bytes in `encoding`; a character GBK cannot hold is named (exit 2), never replaced silently."""
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start:exc.end]
+        line = exc.object.count("\n", 0, exc.start) + 1
+        fail([f"{out}: --encoding {encoding}: line {line} holds {bad!r}, which {encoding} cannot encode (use --encoding utf-8-sig)"])
+
+
+def labels_word(key: str, lang: str) -> str:
+    from api.labels import word
+
+    return word(key, lang)  # type: ignore[arg-type]
 
 
 def plan_json_text(data: dict) -> str:
@@ -184,7 +268,7 @@ def non_finite_path(data: object, path: str = "") -> str:
 
 
 def print_plan_table(result: Plan, lang: str) -> None:
-    """The plan as a terminal table on stdout (see `plan_table_text`)."""
+    """The plan as a terminal table on stdout, as wide as the terminal (see `api.terminal`)."""
     write_output(plan_table_text(result, lang, terminal=stdout_is_terminal()), None)
 
 
@@ -196,57 +280,20 @@ def stdout_is_terminal() -> bool:
         return False
 
 
-def plan_table_text(result: Plan, lang: str, terminal: bool = False) -> str:
-    """The plan as a terminal table: floors, branch targets, diagnostics.
+def plan_table_text(result: Plan, lang: str, terminal: bool = False, width: int | None = None) -> str:
+    """The plan as terminal text (`api.terminal`): the terminal's width, else $COLUMNS, else 120 for a pipe."""
+    import os
+    import shutil
 
-    Names and messages come from the scenario file, so they enter rich as `Text` or escaped,
-    never as markup (`[/]` in a branch name is printed, not parsed), with control characters
-    escaped; colours only when stdout is a terminal.
-    """
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-    from rich.text import Text
+    from api.terminal import plan_table_text as render_text
 
-    from api.reports import branch_frame
-
-    def safe(value: object) -> str:
-        return escape(printable(str(value)))
-
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=max(Console().width, 160), force_terminal=terminal,
-                      color_system="auto" if terminal else None, highlight=False)
-    data = result.to_json()
-    unit = data["money_unit"]
-    loan_floor = data["floors"]["micro_loan_increment"]
-    client_floor = data["floors"]["micro_client_increment"]
-    console.print(f"[bold]{safe(data['scenario'])}[/bold] — plan year {data['plan_year']}, policy {safe(data['policy'])}, status [bold]{safe(data['status'])}[/bold]")
-    console.print(f"floor micro-loan increment: {loan_floor['value']:,.2f} {unit} (rule: {safe(loan_floor['binding_rule'] or '—')}; rules {safe(loan_floor['rules'] or '—')})")
-    console.print(f"floor micro-client increment: {client_floor['value']:,.0f} 户 (rule: {safe(client_floor['binding_rule'] or '—')}; rules {safe(client_floor['rules'] or '—')})")
-    console.print(f"plan totals: {data['totals']['target_clients']:,.0f} new clients, {data['totals']['target_loan_increment']:,.2f} {unit} loan increment")
-    frame = branch_frame(result, lang)
-    table = Table(show_lines=False, header_style="bold")
-    for col in frame.columns:
-        table.add_column(Text(str(col)), justify="right" if pd_is_numeric(frame[col]) else "left")
-    for row in frame.itertuples(index=False):
-        table.add_row(*[Text(f"{(v if abs(v) >= 0.05 else 0.0):,.1f}" if isinstance(v, float) else printable(str(v))) for v in row])
-    console.print(table)
-    for message in data["diagnostics"]["messages"]:
-        console.print(Text(f"• {printable(str(message))}"))
-    for v in data["violations"][:20]:
-        unit_word = unit if v["quantity"] == "loans" else "户"
-        where = f" {safe(v['branch'])}" if "branch" in v else ""
-        console.print(f"[red]short[/red] {safe(v['rule'])}{where} {v['year']}: {v['shortfall']:,.2f} {unit_word}")
-    if len(data["violations"]) > 20:
-        console.print(f"… {len(data['violations']) - 20} more (see --format json)")
-    return buffer.getvalue()
-
-
-def pd_is_numeric(column: object) -> bool:
-    """Whether a frame column holds numbers (right-aligned in the table)."""
-    import pandas as pd
-
-    return bool(pd.api.types.is_numeric_dtype(column))
+    if width is None:
+        if terminal:
+            width = shutil.get_terminal_size((120, 24)).columns
+        else:
+            columns = os.environ.get("COLUMNS", "")
+            width = int(columns) if columns.isdigit() and int(columns) > 0 else 120
+    return render_text(result, lang, width=width, terminal=terminal)  # type: ignore[arg-type]
 
 
 def register_optional_commands() -> None:

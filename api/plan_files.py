@@ -254,7 +254,13 @@ def read_plan_xlsx(label: str, book: Any, default_unit: str, default_year: int |
         notes.append(f"{label}: no money unit in the loan headers; read as the scenario's unit {default_unit}")
     if len(set(units)) > 1:
         problems.append(Problem(label, "", f"the loan headers name different money units ({' / '.join(units)})"))
+    meta = workbook_metadata(book)
     plan_year, policy = workbook_title(book)
+    plan_year = meta.get("plan_year", plan_year)
+    policy = meta.get("policy", policy)
+    if not units and "money_unit" in meta:
+        unit = meta["money_unit"]
+        notes = [n for n in notes if "no money unit in the loan headers" not in n]
     rolling_rows: dict[tuple[str, int], tuple[float | None, float | None, str]] = {}
     if rolling_sheet is not None:
         for bid, year, values, where in sheet_records(label, rolling_sheet, None, problems):
@@ -360,6 +366,30 @@ def _address(column: int, row: int) -> str:
     from openpyxl.utils import get_column_letter
 
     return f"{get_column_letter(column + 1)}{row}"
+
+
+#: The hidden sheet `microplan plan` writes with plan year, policy, money and rounding unit.
+META_SHEET = "_meta"
+
+
+def workbook_metadata(book: Any) -> dict[str, Any]:
+    """plan_year, policy and money_unit from the hidden `_meta` sheet (key in column A, value in B), those that are valid."""
+    if META_SHEET not in book.sheetnames:
+        return {}
+    ws = book[META_SHEET]
+    ws.reset_dimensions()
+    raw = {}
+    for cells in ws.iter_rows(max_row=HEADER_SEARCH_ROWS, max_col=2, values_only=True):
+        if len(cells) == 2 and isinstance(cells[0], str):
+            raw[cells[0].strip()] = cells[1]
+    meta: dict[str, Any] = {}
+    if _is_whole(raw.get("plan_year")):
+        meta["plan_year"] = int(raw["plan_year"])
+    if raw.get("policy") in POLICIES:
+        meta["policy"] = raw["policy"]
+    if raw.get("money_unit") in MONEY_FACTORS:
+        meta["money_unit"] = raw["money_unit"]
+    return meta
 
 
 #: The first line of the diagnostics sheet: "NAME — 2014 — catch_up — optimal".

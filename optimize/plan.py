@@ -33,6 +33,9 @@ from scenarios.schema import PolicyName, Scenario, from_wan
 
 Engine = Literal["auto", "pyomo", "matrix"]
 
+#: Version of the plan JSON's shape (README "The plan JSON"): raised when a key changes meaning or goes away.
+PLAN_SCHEMA_VERSION = 1
+
 #: Shortfalls below this (户 or 万元) are solver noise, not violations.
 SHORTFALL_TOL = 1e-3
 
@@ -129,12 +132,15 @@ class Plan:
                     for v in items]
 
         return {
+            "schema_version": PLAN_SCHEMA_VERSION,
             "scenario": self.scenario.name,
             "plan_year": self.plan_year,
             "policy": self.inputs.policy,
             "status": self.status,
             "money_unit": unit,
+            "units": {"money": unit, "clients": "户", "loan_rounding": _round(self.inputs.loan_unit * money, 6)},
             "floors": self.floors_json(money, digits),
+            "floors_by_year": self.floors_by_year_json(money, digits),
             "totals": {"target_clients": _round(totals["target_clients"]),
                        "target_loan_increment": _round(totals["target_loan_increment"] * money, digits)},
             "branches": branches,
@@ -142,6 +148,16 @@ class Plan:
             "warnings": shortfalls(self.warnings),
             "diagnostics": self.diagnostics.to_json(),
         }
+
+    def floors_by_year_json(self, money: float, digits: int) -> list[dict]:
+        """Every floor row of every year: rule, tier, quantity, year, required, plan total, slack (money in the file's unit)."""
+        rows = []
+        for r in self.floor_values.itertuples(index=False):
+            scale, places = (money, digits) if r.quantity == "loans" else (1.0, 2)
+            rows.append({"rule": r.rule, "tier": r.tier, "quantity": r.quantity, "year": int(r.year),
+                         "required": _round(r.required * scale, places), "plan_total": _round(r.total * scale, places),
+                         "slack": _round((r.total - r.required) * scale, places)})
+        return rows
 
     def floors_json(self, money: float, digits: int) -> dict:
         """Plan-year floors per quantity: the value, the rule that sets it, every rule's value, whether it binds."""
