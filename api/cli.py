@@ -141,9 +141,26 @@ def scenarios_generate(
 
 
 @app.command("validate")
-def validate(file: Annotated[str, typer.Argument(help="scenario file (YAML / JSON) or bundled name")]) -> None:
-    """Check a scenario: print `ok` and exit 0, or print every problem and exit 2."""
-    load_or_exit(file)
+def validate(
+    file: Annotated[str, typer.Argument(help="scenario file (YAML / JSON) or bundled name")],
+    strict: Annotated[bool, typer.Option("--strict", help="reconciliation warnings are errors (exit 2)")] = False,
+) -> None:
+    """Check a scenario: print `ok` and exit 0, or print every problem and exit 2.
+
+    Also reconciles the bank's figures with the branch table (micro-loan balance against Σ branch
+    balances, micro borrowers against Σ branch clients; tolerance 5 %): a gap is printed as a
+    warning on stderr before `ok`, or, with --strict, is an error (exit 2).
+
+    Example: microplan validate mine.yaml --strict
+    """
+    from scenarios.consistency import reconciliation_warnings
+
+    scenario = load_or_exit(file)
+    warnings = [f"{printable(file)}: {line}" for line in reconciliation_warnings(scenario)]
+    if strict and warnings:
+        fail(warnings)
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
     write_output("ok\n", None)
 
 

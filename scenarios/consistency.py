@@ -220,3 +220,70 @@ def _default(root: type[BaseModel], dotted: str) -> Any:
 
 def _join(prefix: str, path: str) -> str:
     return f"{prefix}.{path}" if prefix else path
+
+
+# ---------------------------------------------------------------- reconciliation (warnings)
+
+#: Largest relative gap between a bank figure and its branch-table total that passes unremarked:
+#: |bank − Σ branches| ≤ 5 % × max(|bank|, |Σ branches|). Branch tables are often cut on another
+#: day than the bank's report or leave out a sub-branch, so a few per cent is normal; a typo of a
+#: digit or a unit (a balance in 元 under 万元) is far beyond it.
+RECONCILIATION_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """A bank figure that should equal the sum of a branch-table column."""
+
+    bank_field: str        # field of `bank`
+    branch_field: str      # column of the branch table
+    money: bool            # shown in the scenario's money unit (else 户)
+    zh: str                # what the figure is, in Chinese
+    en: str
+
+
+#: Bank figures checked against the branch table (`reconciliation_warnings`).
+RECONCILIATIONS: tuple[Reconciliation, ...] = (
+    Reconciliation("micro_loans_prev", "micro_loans", True, "全行小微贷款余额", "the bank's micro-loan balance"),
+    Reconciliation("micro_clients_prev", "micro_clients", False, "全行小微贷款户数", "the bank's micro borrowers"),
+)
+
+
+def relative_gap(bank: float, branches: float) -> float:
+    """|bank − Σ| / max(|bank|, |Σ|): the gap as a share of the larger figure (0 when both are 0)."""
+    larger = max(abs(bank), abs(branches))
+    return abs(bank - branches) / larger if larger > 0 else 0.0
+
+
+def reconciliation_warnings(scenario: Any, lang: str = "en", tolerance: float = RECONCILIATION_TOLERANCE) -> list[str]:
+    """One line per bank figure that differs from its branch-table total by more than `tolerance`.
+
+    Each line names both numbers (money in the scenario's unit) and the gap; `microplan validate`
+    prints them (errors with `--strict`) and `microplan plan` can show them beside the plan. In
+    English a line starts with the field path (`bank.micro_loans_prev: …`), in Chinese with words.
+    """
+    from scenarios.schema import from_wan  # the schema imports this module
+
+    unit = scenario.units.money
+    lines = []
+    for rule in RECONCILIATIONS:
+        bank = float(getattr(scenario.bank, rule.bank_field))
+        total = float(sum(getattr(b, rule.branch_field) for b in scenario.branches))
+        gap = relative_gap(bank, total)
+        if gap <= tolerance:
+            continue
+        shown_unit = unit if rule.money else "户"
+        shown_bank, shown_total = (from_wan(bank, unit), from_wan(total, unit)) if rule.money else (bank, total)
+        if lang == "zh":
+            lines.append(f"{rule.zh} {_number(shown_bank)} {shown_unit} 与分行表合计 {_number(shown_total)} {shown_unit} "
+                         f"相差 {gap:.1%}（容差 {tolerance:.0%}），请核对")
+        else:
+            lines.append(f"bank.{rule.bank_field}: {rule.en} {_number(shown_bank)} {shown_unit} differs from the branch "
+                         f"table's total {rule.branch_field} {_number(shown_total)} {shown_unit} by {gap:.1%} "
+                         f"(tolerance {tolerance:.0%}); check both")
+    return lines
+
+
+def _number(value: float) -> str:
+    """1234567.0 → '1,234,567'; 12.5 → '12.5' (thousands separators, no needless decimals)."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
