@@ -122,6 +122,36 @@ def scenarios_schema() -> None:
     write_output(json.dumps(Scenario.model_json_schema(), ensure_ascii=False, indent=2) + "\n", None)
 
 
+@scenarios_app.command("template")
+def scenarios_template(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="bundled scenario name or a scenario file")],
+    out: Annotated[Path, typer.Option("--out", help="folder to write NAME.yaml and NAME_branches.xlsx into")],
+) -> None:
+    """Write a scenario as the files a planner edits: YAML with comments and units, branch table as XLSX.
+
+    The workbook has the Chinese headers the loader reads (units in brackets), a note on each
+    header and data validation (whole numbers ≥ 0 for counts, decimals for money, 0–1 for ratios).
+    Existing files of the same names are replaced.
+
+    Example: microplan scenarios template city-2014 --out mybank/ && microplan validate mybank/city-2014.yaml
+    """
+    from api.template import template_files
+    from api.writing import out_target_problems
+
+    if out.exists() and not out.is_dir():
+        fail([f"{printable(str(out))}: --out: is not a folder; name a folder (it is created if missing)"])
+    scenario = load_or_exit(name)
+    stem = Path(name).stem if name.endswith((".yaml", ".yml", ".json")) else name
+    yaml_path, table_path = out / f"{stem}.yaml", out / f"{stem}_branches.xlsx"
+    problems = out_target_problems(yaml_path) + out_target_problems(table_path)
+    if problems:
+        fail(problems)
+    text, workbook = template_files(scenario, table_path.name)
+    write_output(workbook, table_path)
+    write_output(text, yaml_path)
+    print(f"written: {printable(str(yaml_path))}, {printable(str(table_path))}", file=sys.stderr)
+
+
 @scenarios_app.command("generate")
 def scenarios_generate(
     branches: Annotated[int, typer.Option("--branches", min=1, max=50_000, help="number of managing branches")],

@@ -135,6 +135,83 @@ def test_every_branch_field_has_one_chinese_header() -> None:
     assert len({h.zh for h in BRANCH_HEADERS.values()}) == len(BRANCH_HEADERS)
 
 
+# ---------------------------------------------------------------- the template
+
+
+@pytest.fixture()
+def template(tmp_path: Path) -> tuple[Path, Path]:
+    """`microplan scenarios template city-2014 --out DIR`: (YAML, XLSX)."""
+    result = run_cli("scenarios", "template", BUNDLED, "--out", str(tmp_path / "mine"))
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "mine" / f"{BUNDLED}.yaml", tmp_path / "mine" / f"{BUNDLED}_branches.xlsx"
+
+
+def test_template_loads_to_the_bundled_scenario(template: tuple[Path, Path], reference: object) -> None:
+    yaml_path, xlsx_path = template
+    assert load_scenario(yaml_path) == reference
+    text = yaml_path.read_text(encoding="utf-8")
+    assert "micro_loans_prev: 2536333.0" in text and "# M0 小微贷款余额, money unit 万元" in text
+    sheet = openpyxl.load_workbook(xlsx_path).worksheets[0]
+    headers = [c.value for c in sheet[1]]
+    assert headers[:3] == ["机构号", "管辖行", "网点数(个)"] and "小微贷款余额(万元)" in headers
+    assert all(c.comment is not None for c in sheet[1])  # every header explains its field
+
+
+def test_template_validates_each_column_by_kind(template: tuple[Path, Path]) -> None:
+    """Counts: whole ≥ 0; money: decimal; ratios: decimal 0–1; ids: text length."""
+    sheet = openpyxl.load_workbook(template[1]).worksheets[0]
+    headers = [c.value for c in sheet[1]]
+    rules = {}
+    for dv in sheet.data_validations.dataValidation:
+        for ref in str(dv.sqref).split():
+            column = openpyxl.utils.column_index_from_string("".join(ch for ch in ref.split(":")[0] if ch.isalpha()))
+            rules[headers[column - 1]] = (dv.type, float(dv.formula1), float(dv.formula2))
+    assert rules["网点数(个)"] == ("whole", 0, 100_000)
+    assert rules["小微贷款户数(户)"][:2] == ("whole", 0)
+    assert rules["小微贷款余额(万元)"][:2] == ("decimal", 0)
+    assert rules["锁定贷款增量目标(万元)"][:2] == ("decimal", -1e15)  # a negotiated increment may be negative
+    assert rules["不良率"] == ("decimal", 0, 1)
+    assert rules["机构号"][0] == "textLength"
+    assert len(rules) == len(headers)
+
+
+def test_template_edit_a_cell_then_validate(template: tuple[Path, Path]) -> None:
+    """Edit B03's outlets 19 → 20 in the workbook: validates ok, and the scenario has 20."""
+    yaml_path, xlsx_path = template
+    book = openpyxl.load_workbook(xlsx_path)
+    sheet = book.worksheets[0]
+    column = [c.value for c in sheet[1]].index("网点数(个)") + 1
+    assert sheet.cell(4, 1).value == "B03" and sheet.cell(4, column).value == 19
+    sheet.cell(4, column).value = 20
+    book.save(xlsx_path)
+    result = run_cli("validate", str(yaml_path))
+    assert (result.returncode, result.stdout) == (0, "ok\n"), result.stderr
+    assert load_scenario(yaml_path).branches[2].outlets == 20
+
+
+@pytest.mark.parametrize("header, value, field, message", [
+    ("网点数(个)", -2, "outlets", "greater than or equal to 0"),            # a negative count
+    ("小微客户经理数(人)", 99, "micro_client_managers", "≤ client_managers"),  # more micro managers than managers
+    ("不良率", "1.2%", "npl_ratio", "number"),                              # a percentage typed as text
+])
+def test_template_bad_edit_names_row_and_field(template: tuple[Path, Path], header: str, value: object, field: str,
+                                               message: str) -> None:
+    yaml_path, xlsx_path = template
+    book = openpyxl.load_workbook(xlsx_path)
+    sheet = book.worksheets[0]
+    sheet.cell(4, [c.value for c in sheet[1]].index(header) + 1).value = value
+    book.save(xlsx_path)
+    result = run_cli("validate", str(yaml_path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{xlsx_path} row 4: branches.2.{field}: " in result.stderr and message in result.stderr
+
+
+def test_template_out_must_be_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    result = run_cli("scenarios", "template", BUNDLED, "--out", str(tmp_path / "file"))
+    assert result.returncode == 2 and "not a folder" in result.stderr
+
+
 # ---------------------------------------------------------------- helpers
 
 
