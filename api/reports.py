@@ -344,8 +344,8 @@ class Formats:
     def __init__(self, book: Any, money_fmt: str) -> None:
         base = {"font_name": "Noto Sans CJK SC", "font_size": 10, "valign": "vcenter"}
         self.header = book.add_format({**base, "bold": True, "border": 1, "text_wrap": True, "align": "center", "bg_color": "#DDEBF7"})
-        self.text = book.add_format({**base})
-        self.wrap = book.add_format({**base, "text_wrap": True, "valign": "top"})
+        self.text = book.add_format({**base, "indent": 1})
+        self.wrap = book.add_format({**base, "text_wrap": True, "valign": "top", "indent": 1})
         self.number = book.add_format({**base, "num_format": "#,##0"})
         self.money = book.add_format({**base, "num_format": money_fmt})
         self.year = book.add_format({**base, "num_format": "0", "align": "center"})

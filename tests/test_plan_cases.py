@@ -128,10 +128,10 @@ def test_plan_exports(cli, tmp_path: Path, fmt: str) -> None:
         import openpyxl
 
         book = openpyxl.load_workbook(out)
-        assert book.sheetnames == ["Branch targets", "Rolling plan", "Floors", "Diagnostics"]
-        assert book["Branch targets"].max_row == 37
+        assert book.sheetnames == ["Branch targets", "Rolling plan", "Summary", "Floors", "Shortfalls", "Diagnostics", "_meta"]
+        assert book["Branch targets"].max_row == 38  # header, 36 branches, the totals row
     else:
-        assert len(out.read_text().splitlines()) == 37
+        assert len(out.read_text(encoding="utf-8-sig").splitlines()) == 37  # header and 36 branches
 
 
 def test_xlsx_headers_chinese_by_default(cli, tmp_path: Path) -> None:
