@@ -258,6 +258,19 @@ def test_risk_cap_holds_in_every_year() -> None:
     assert wide(plan, "target_loan_increment").loc["B1"].to_numpy() == pytest.approx(1000 * 0.05 * 1.05 ** np.arange(5), abs=1e-4)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_risk_cap_limits_the_clients_of_a_capped_branch(engine: str) -> None:
+    """B1 risk-capped (NPL 5 %), book 1,000, capped growth 5 % → y ≤ 50; loan size exactly 10 → its band
+    asks y = 10·x, so x ≤ 5 although its pace is 50 (L 250): 5 clients and 50 万元; B2 keeps its pace 50
+    and mid loans 20 × 50 = 1,000. (Without the cap in the client stage B1 would get 50 clients and a
+    loan below its band.)"""
+    rows = [branch("B1", npl_ratio=0.05, micro_loans=1000.0, loan_size_min=10.0, loan_size_max=10.0, last_year_target=None),
+            branch("B2", last_year_target=None)]
+    plan = exact_plan(build(raw_scenario(rows, risk={"capped_growth": 0.05})), engine=engine)
+    assert plan_year(plan) == pytest.approx({"B1": 5.0, "B2": 50.0}, abs=1e-6)
+    assert plan_year(plan, "target_loan_increment") == pytest.approx({"B1": 50.0, "B2": 1000.0}, abs=1e-4)
+
+
 # ---------------------------------------------------------------- the existing-book band
 
 
