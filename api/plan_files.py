@@ -10,7 +10,9 @@ columns. Headers are recognised in Chinese or English, with or without a unit in
 money is converted from the unit in the loan header (`小微贷款增量目标(万元)`), else from the
 scenario's unit. The plan-year targets come from the branch-targets sheet (the one a planner
 edits), the rolling years from the rolling-plan sheet; a plan-year row of the rolling sheet that
-disagrees with the branch sheet is reported as a note.
+disagrees with the branch sheet is reported as a note. Plan year, policy and money unit come from
+the hidden `_meta` sheet `microplan plan` writes (key in column A, value in B) when it is there,
+else from the headers and the diagnostics sheet's first line (workbooks of earlier versions).
 
 Problems are `Problem`s (`FILE: where: what (got VALUE)`), all of them collected in one pass.
 """

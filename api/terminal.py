@@ -2,8 +2,8 @@
 
 The table never wraps a row and never cuts a header: columns are taken in order of importance
 (id, name, this year's targets, last year's, pace, …) while they fit the console's width, each
-as wide as its header and its widest value; below ~50 columns each branch is printed as a block
-of `header: value` lines instead. Text is left-aligned, numbers right-aligned with thousands
+as wide as its header and its widest value; where not even id, name and target fit, each branch
+is printed as a block of `header  value` lines instead. Text is left-aligned, numbers right-aligned with thousands
 separators. Names come from the scenario file, so they enter rich as `Text` (never markup) with
 control characters escaped; a long name is shortened with `…` rather than wrapped.
 """
@@ -30,8 +30,6 @@ PRIORITY = ("id", "name", "target_clients", "target_loan_increment", "last_year_
 NAME_MAX = 16
 #: Cells of padding and border a column costs in a rich table (box edges and one space each side).
 COLUMN_COST = 3
-#: Narrower than this, each branch is printed as a block of lines.
-VERTICAL_BELOW = 50
 #: Violations and warnings listed before "N more".
 LISTED = 20
 
