@@ -346,6 +346,7 @@ class Formats:
         self.header = book.add_format({**base, "bold": True, "border": 1, "text_wrap": True, "align": "center", "bg_color": "#DDEBF7"})
         self.text = book.add_format({**base, "indent": 1})
         self.wrap = book.add_format({**base, "text_wrap": True, "valign": "top", "indent": 1})
+        self.reason = book.add_format({**base, "indent": 1, "shrink": True})
         self.number = book.add_format({**base, "num_format": "#,##0"})
         self.money = book.add_format({**base, "num_format": money_fmt})
         self.year = book.add_format({**base, "num_format": "0", "align": "center"})
@@ -377,7 +378,7 @@ def write_branch_sheet(book: Any, ws: Any, f: Formats, plan: Plan, lang: Lang) -
     widths = {"id": 8, "name": 14, "reason": 58, "target_loan_increment": 16}
     for col, key in enumerate(keys):
         write_text(ws, 0, col, str(frame.columns[col]), f.header, quoted=f.quoted)
-        fmt = f.money if key == "target_loan_increment" else f.wrap if key == "reason" else f.text if key in ("id", "name") else f.number
+        fmt = f.money if key == "target_loan_increment" else f.reason if key == "reason" else f.text if key in ("id", "name") else f.number
         ws.set_column(col, col, widths.get(key, 10), fmt)
     ws.set_row(0, 45)
     n = len(frame)
