@@ -198,7 +198,9 @@ def diagnostic_lines(plan: Plan, lang: Lang = "zh") -> list[str]:
             return f"{value_engine * money:,.{digits}f} {unit}"
         return f"{value_engine:,.0f} {labels.pick(labels.CLIENT_UNIT, lang)}"
 
-    lines = []
+    from scenarios.consistency import reconciliation_warnings
+
+    lines = list(reconciliation_warnings(scenario, lang))  # the bank's figures against the branch table
     for b in d.binding:
         value = b["value"] / money if b["quantity"] == "loans" else b["value"]
         lines.append(labels.binding_sentence(b["rule"], year, amount(value, b["quantity"]), lang))

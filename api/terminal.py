@@ -89,9 +89,10 @@ def render(console: Console, plan: Plan, lang: Lang) -> None:
     sep = "：" if zh else ": "
     status = Text(labels.status_word(plan.status, lang), style="bold green" if plan.status == "optimal" else "bold red")
     console.print(Text(printable(plan.scenario.name), style="bold"))
-    line = Text(f"{labels.word('plan_year', lang)}{sep}{plan.plan_year}   {labels.word('policy', lang)}{sep}"
-                f"{labels.policy_name(plan.inputs.policy, lang)}   {labels.word('status', lang)}{sep}")
-    console.print(line + status + Text(f"（{labels.status_sentence(plan.status, lang)}）" if zh else f" ({labels.status_sentence(plan.status, lang)})"))
+    console.print(Text(f"{labels.word('plan_year', lang)}{sep}{plan.plan_year}   {labels.word('policy', lang)}{sep}"
+                       f"{labels.policy_name(plan.inputs.policy, lang)}   {labels.word('money_unit', lang)}{sep}{unit}"))
+    sentence = f"（{labels.status_sentence(plan.status, lang)}）" if zh else f" ({labels.status_sentence(plan.status, lang)})"
+    console.print(Text(f"{labels.word('status', lang)}{sep}") + status + Text(sentence))
     data = plan.to_json()["floors"]
     for key, quantity, word_key in (("micro_loan_increment", "loans", "floor_loans"), ("micro_client_increment", "clients", "floor_clients")):
         floor = data[key]

@@ -352,3 +352,26 @@ def test_version_and_help(cli) -> None:
     assert "microplan plan city-2014 --out plan-2014.xlsx" in text
     for policy in ("catch_up", "ratchet", "proportional"):
         assert re.search(rf"^\s*{policy}\s+\S", text, re.M), policy
+
+
+def test_a_locked_branch_says_so_in_its_reason() -> None:
+    """B1 locked at 40 new clients (inside its capacity 50): the plan keeps 40 and its reason says 锁定目标 / locked."""
+    raw = tight_bank()
+    raw["branches"][0]["locked_target_clients"] = 40
+    plan = make_plan(build(raw))
+    values = branch_values(plan, "zh").set_index("id")
+    assert values.loc["B1", "target_clients"] == 40 and "锁定目标" in values.loc["B1", "reason"]
+    assert "锁定目标" not in values.loc["B2", "reason"]
+    assert "locked" in branch_values(plan, "en").set_index("id").loc["B1", "reason"]
+
+
+def test_reconciliation_warnings_reach_every_output() -> None:
+    """The bank's micro balance typed ten times the branches' total: the plan's diagnostics name both numbers, in its language."""
+    raw = tight_bank()
+    scenario = build(raw)
+    total = sum(b.micro_loans for b in scenario.branches)
+    raw["bank"]["micro_loans_prev"] = 10 * total
+    plan = make_plan(build(raw))
+    zh = plan_table_text(plan, "zh", 120)
+    assert "与分行表合计" in zh and f"{total:,.0f}" in zh
+    assert any(t.startswith("bank.micro_loans_prev:") for t in workbook_texts(plan_xlsx(plan, "en")))
