@@ -8,7 +8,6 @@ is printed as text: no rich markup is interpreted in it and control characters a
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import sys
