@@ -58,6 +58,19 @@ def test_smoothing_from_last_years_target_both_ways(engine: str) -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_smoothing_holds_a_branch_while_a_floor_binds(engine: str) -> None:
+    """B1 pace 20 (L 100), last year 10, max_change 0.1 → at most 20; B2 pace 20, no last target →
+    [0, 100]. Borrower floor 10 % × 1,000 = 100: 60 extra, B1 cannot move, so B2 takes it all → 20, 80,
+    no shortfall. (Sharing by spare capacity 80 : 80 as if B1 could move would give 50, 50.)"""
+    rows = [branch("B1", long_term_target=100, last_year_target=10.0), branch("B2", long_term_target=100, last_year_target=None)]
+    raw = raw_scenario(rows, rules={"borrower_count": {}}, capacity={"max_change": 0.1})
+    raw["bank"].update(micro_clients_prev=1000, micro_client_attrition=0.1)
+    plan = exact_plan(build(raw), engine=engine)
+    assert plan_year(plan) == pytest.approx({"B1": 20.0, "B2": 80.0}, abs=1e-6)
+    assert plan.violations == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_smoothing_between_years_after_a_plan_year_pushed_up(engine: str) -> None:
     """One branch, pace 20 (L 100), capacity 100, max_change 0.2 (±20 a year); the department asks
     for 80 new clients in the plan year. Each rolling year re-applies the catch-up pace to the planned
