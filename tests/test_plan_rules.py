@@ -301,6 +301,15 @@ def test_book_band_shifts_the_loan_band(engine: str) -> None:
     assert plan_year(plan, "target_loan_increment") == pytest.approx({"B1": 1700.0, "B2": 1700.0}, abs=1e-4)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_book_band_can_shrink_the_existing_book(engine: str) -> None:
+    """Book change −10 % to 0 of 10,000 → e in [−1,000, 0], mid −500: 50 clients × 20 − 500 = 500 each
+    (the existing book runs down while new clients borrow)."""
+    rows = [branch("B1", long_term_target=250), branch("B2", long_term_target=250)]
+    plan = exact_plan(build(raw_scenario(rows, risk={"book_change_min": -0.1, "book_change_max": 0.0})), engine=engine)
+    assert plan_year(plan, "target_loan_increment") == pytest.approx({"B1": 500.0, "B2": 500.0}, abs=1e-4)
+
+
 # ---------------------------------------------------------------- the plan year comes first
 
 
