@@ -94,6 +94,11 @@ def signed_text(value: float | None) -> str:
     return f"+{value:,}" if value > 0 else f"−{-value:,}" if value < 0 else "0"
 
 
+def count_text(value: float) -> str:
+    """A pace or share of clients: 134.0 → '134', 75.5 → '75.5' (one decimal where it is not whole)."""
+    return f"{value:,.0f}" if abs(value - round(value)) < 0.05 else f"{value:,.1f}"
+
+
 def money_text(value: float, digits: int) -> str:
     """8899.0 → '8,899' (to the loan unit's decimals: 0 in 万元, 4 in 亿元)."""
     return f"{value:,.{digits}f}"
@@ -165,8 +170,7 @@ def cycle_context(plan: Plan, row: Any, exact: Any, lang: Lang) -> dict[str, Any
     share = achieved / target if target > 0 else 1.0
     years_left = scenario.years_left
     position = labels.pick(labels.SCHEDULE[str(exact["schedule"])], lang)
-    pace = float(exact["pace"])
-    pace_text = f"{pace:,.0f}" if abs(pace - round(pace)) < 0.05 else f"{pace:,.1f}"
+    pace_text = count_text(float(exact["pace"]))
     start, end = scenario.cycle.start_year, scenario.end_year
     if lang == "zh":
         sentence = (f"{start}—{end}年周期长期目标 {target:,} 户，截至上年末已完成 {achieved:,} 户（{share:.1%}），"
@@ -188,7 +192,8 @@ def reason_sentences(plan: Plan, i: int, r: Any, cycle: dict[str, Any], lang: La
     zh = lang == "zh"
     scenario = plan.scenario
     branch = scenario.branches[i]
-    x, pace, extra = round(float(r.target_clients)), float(r.pace), round(float(r.extra_load))
+    x, extra = round(float(r.target_clients)), float(r.extra_load)
+    extra_text = count_text(abs(extra))
     schedule = str(r.schedule)
     policy = plan.inputs.policy
     lines = []
@@ -213,16 +218,16 @@ def reason_sentences(plan: Plan, i: int, r: Any, cycle: dict[str, Any], lang: La
         lines.append(f"贵行{what}目标为协商确定的锁定目标，计划按原数保留，其余各行按同一规则分配。" if zh else
                      f"Your {what_en} target is the negotiated (locked) one and is kept as agreed; the other branches "
                      f"share the rest by the same rules.")
-    if extra >= 1 and not locked_clients:
+    if extra >= 1 and not locked_clients:  # below one client: whole-number rounding, not a share
         key = {"spare_capacity": ("剩余产能", "spare capacity"), "outlets": ("网点数", "outlets"),
                "client_managers": ("客户经理数", "client managers"), "reference": ("基准目标", "reference target")}
         by = labels.pick(key.get(plan.inputs.key_name, ("分摊系数", "the sharing key")), lang)
-        lines.append(f"为满足全行监管底线和部门目标，超出各行进度的任务按{by}比例分摊，贵行分摊 {extra:,} 户。" if zh else
+        lines.append(f"为满足全行监管底线和部门目标，超出各行进度的任务按{by}比例分摊，贵行分摊 {extra_text} 户。" if zh else
                      f"To meet the bank's floors and targets, the load above every branch's pace is shared in "
-                     f"proportion to {by}; your share is {extra:,} clients.")
+                     f"proportion to {by}; your share is {extra_text} clients.")
     elif extra <= -1 and not locked_clients:
-        lines.append(f"本年目标比追赶进度少 {-extra:,} 户（受产能或年度间平滑限制）。" if zh else
-                     f"This year's target is {-extra:,} below the pace (held by capacity or year-to-year smoothing).")
+        lines.append(f"本年目标比追赶进度少 {extra_text} 户（受产能或年度间平滑限制）。" if zh else
+                     f"This year's target is {extra_text} below the pace (held by capacity or year-to-year smoothing).")
     if bool(r.at_capacity):
         lines.append(f"贵行本年目标 {x:,} 户已达产能上限（每年 {cycle['capacity']} 户）。" if zh else
                      f"Your target of {x:,} is at your capacity ({cycle['capacity']} a year).")
