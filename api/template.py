@@ -140,6 +140,10 @@ def branch_workbook(rows: list[dict[str, Any]], money_unit: str) -> bytes:
                 write_cell(sheet, r, col, row.get(name), quoted)
         sheet.set_row(0, 36)
         sheet.freeze_panes(1, 2)
+        sheet.set_landscape()
+        sheet.set_paper(9)  # A4
+        sheet.fit_to_pages(1, 0)  # one page wide
+        sheet.repeat_rows(0)
     return buffer.getvalue()
 
 
