@@ -23,6 +23,10 @@ RULES: dict[str, tuple[str, str]] = {
     "department_target": ("部门目标", "Department target"),
     "cycle_schedule": ("长期进度全行合计", "Long-term schedule, bank total"),
     "long_term_completion": ("长期目标完成", "Long-term completion"),
+    "lock_above_capacity": ("锁定户数目标超过产能", "Locked client target above capacity"),
+    "lock_outside_smoothing": ("锁定户数目标超出上年目标平滑范围", "Locked client target outside the smoothing band"),
+    "lock_outside_loan_band": ("锁定贷款目标超出贷款额度范围", "Locked loan target outside the loan band"),
+    "lock_above_risk_cap": ("锁定贷款目标超过风险限增上限", "Locked loan target above the risk cap"),
 }
 #: Short rule names for narrow columns.
 RULES_SHORT: dict[str, tuple[str, str]] = {
@@ -31,7 +35,7 @@ RULES_SHORT: dict[str, tuple[str, str]] = {
     "borrower_count": ("户数不低于", "Borrower floor"),
 }
 TIERS = {"regulatory": ("监管要求", "Regulatory"), "department": ("部门目标", "Department"),
-         "schedule": ("长期进度", "Long-term schedule")}
+         "schedule": ("长期进度", "Long-term schedule"), "lock": ("锁定目标", "Locked target")}
 QUANTITIES = {"loans": ("小微贷款增量", "Micro-loan increment"), "clients": ("新增小微户数", "New micro clients")}
 #: Plan status code → ((中文 word, sentence), (English word, sentence)).
 STATUS = {
@@ -252,6 +256,13 @@ def shortfall_sentence(rule: str, year: int, amount: str, capacity: list[str], s
     if not parts:
         return head + "。" if zh else head + "."
     return head + ("；各管辖行均已到上限：" if zh else "; every branch is at its limit: ") + join_parts(parts, lang) + ("。" if zh else ".")
+
+
+def lock_sentence(rule: str, branch: str, amount: str, lang: Lang) -> str:
+    """A negotiated target kept as locked although it breaks a rule, and by how much."""
+    if lang == "zh":
+        return f"{branch}：{rule_name(rule, lang)}，超出 {amount}；按协商结果保留锁定目标。"
+    return f"{branch}: {rule_name(rule, lang).lower()} by {amount}; the lock is kept as negotiated."
 
 
 def completion_sentence(count: int, last_year: int, total: float, capacity: list[str], other: list[str], lang: Lang) -> str:

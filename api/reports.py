@@ -208,12 +208,16 @@ def diagnostic_lines(plan: Plan, lang: Lang = "zh") -> list[str]:
         lines.append(labels.marginal_sentence(c["rule"], c["quantity"], c["moves"], len(ids), unit, lang))
     shape = plan_year_shape(inputs, plan.targets, plan.report)
     for v in plan.violations:
+        if v["tier"] == "lock":
+            lines.append(labels.lock_sentence(v["rule"], v["branch"], amount(v["shortfall"], v["quantity"]), lang))
+            continue
         capacity = smoothing = band = risk = []
         if v["quantity"] == "clients":
             at_hi = shape.x >= shape.x_hi - AT_CAPACITY_TOL
             full = shape.x_hi >= inputs.capacity - AT_CAPACITY_TOL
-            capacity = [ids[b] for b in np.flatnonzero(at_hi & full)]
-            smoothing = [ids[b] for b in np.flatnonzero(at_hi & ~full)]
+            free = np.isnan(inputs.locked_clients)
+            capacity = [ids[b] for b in np.flatnonzero(at_hi & full & free)]
+            smoothing = [ids[b] for b in np.flatnonzero(at_hi & ~full & free)]
         else:
             at_high = shape.y >= shape.y_high - 1e-6 * np.maximum(1.0, np.abs(shape.y_high))
             risk = [ids[b] for b in np.flatnonzero(at_high & inputs.risk_capped)]
@@ -234,7 +238,8 @@ def diagnostic_lines(plan: Plan, lang: Lang = "zh") -> list[str]:
     if indicative:
         lines.append(labels.indicative_sentence(indicative, lang))
     ref = np.minimum(inputs.reference, inputs.capacity)
-    for above, mask, bound in ((True, ref > shape.x_hi + 1e-6, shape.x_hi), (False, ref < shape.x_lo - 1e-6, shape.x_lo)):
+    free = np.isnan(inputs.locked_clients)  # a lock is its own reason
+    for above, mask, bound in ((True, free & (ref > shape.x_hi + 1e-6), shape.x_hi), (False, free & (ref < shape.x_lo - 1e-6), shape.x_lo)):
         held = [(ids[b], float(inputs.reference[b]), float(bound[b])) for b in np.flatnonzero(mask)]
         if held:
             lines.append(labels.smoothing_sentence(held, above, inputs.max_change, lang))
