@@ -247,11 +247,16 @@ def completion_message(inputs: PlanInputs, completion: list[dict]) -> str:
 
 
 def smoothing_conflicts(inputs: PlanInputs, shape: PlanYearShape) -> list[str]:
-    """Branches whose reference (catch-up pace) lies outside the smoothing band from last year's target."""
+    """Branches whose reference (catch-up pace) lies outside the smoothing band from last year's target,
+    and risk-capped branches the cap keeps below that band."""
+    from optimize.window import smoothing_box
+
     ids = list(inputs.branch_ids)
     ref = np.minimum(inputs.reference, inputs.capacity)
     free = np.isnan(inputs.locked_clients)  # a lock is its own reason
-    above = np.flatnonzero(free & (ref > shape.x_hi + 1e-6))
+    smooth_lo, _ = smoothing_box(inputs.capacity, inputs.last_target, inputs.max_change)
+    risk_held = free & inputs.risk_capped & (smooth_lo > shape.x_lo + 1e-6)
+    above = np.flatnonzero(free & ~risk_held & (ref > shape.x_hi + 1e-6))
     below = np.flatnonzero(free & (ref < shape.x_lo - 1e-6))
     messages = []
     if len(above):
@@ -262,6 +267,11 @@ def smoothing_conflicts(inputs: PlanInputs, shape: PlanYearShape) -> list[str]:
         listed = ", ".join(f"{ids[b]} ({inputs.reference[b]:,.0f} → ≥ {shape.x_lo[b]:,.0f})" for b in below[:LISTED])
         messages.append(f"Smoothing from last year's target keeps {len(below)} branch(es) above their reference: "
                         f"{listed}" + (" …" if len(below) > LISTED else "") + ".")
+    held = np.flatnonzero(risk_held)
+    if len(held):
+        listed = ", ".join(f"{ids[b]} (≥ {smooth_lo[b]:,.0f} → ≤ {shape.x_hi[b]:,.0f})" for b in held[:LISTED])
+        messages.append(f"The risk cap keeps {len(held)} branch(es) below the smoothing band from last year's target "
+                        f"(their capped loans cannot carry more clients): {listed}.")
     return messages
 
 

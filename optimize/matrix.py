@@ -151,11 +151,14 @@ def long_term_completion(ref: np.ndarray, need: np.ndarray, branches: np.ndarray
 
 
 def loan_size_band(inputs: PlanInputs, ref: np.ndarray, c: dict[str, np.ndarray], capped: np.ndarray,
-                   free: np.ndarray) -> list[RowBlock]:
-    """s_min·x + e_min ≤ y ≤ s_max·x + e_max: per risk-capped branch, summed over the others (x = ref' + over − under)."""
+                   free: np.ndarray, band_low: np.ndarray) -> list[RowBlock]:
+    """s_min·x + e_min ≤ y ≤ s_max·x + e_max: per risk-capped branch, summed over the others (x = ref' + over − under).
+
+    `band_low` is e_min per branch (`Window.band_low_book`: at most r·book for a capped branch).
+    """
     over, under, W = c["over"], c["under"], c["over"].shape[1]
     blocks = []
-    for name, size, book, is_low in (("loan_size_band_low", inputs.size_min, inputs.book_min, True),
+    for name, size, book, is_low in (("loan_size_band_low", inputs.size_min, band_low, True),
                                      ("loan_size_band_high", inputs.size_max, inputs.book_max, False)):
         if len(free) and c["loans_free"].size:
             cols = np.concatenate([over[free].T.ravel(), under[free].T.ravel()])  # year-major
@@ -309,7 +312,7 @@ def client_problem(inputs: PlanInputs, w: Window) -> StageProblem:
         *extra_load_limits(w.key, c["over"], c["under"], c["theta"], c["theta0"]),
         *(long_term_completion(ref, need, completion, c["over"], c["under"], c["completion_shortfall"])
           if need is not None else []),
-        *loan_size_band(inputs, ref, c, capped, free),
+        *loan_size_band(inputs, ref, c, capped, free, w.band_low_book(inputs)),
         *risk_caps(inputs.capped_growth, w.book[capped], [(c["y_capped"], 1.0)], np.zeros((len(capped), W))),
         *floors(w.floors, {"clients": x_totals, "loans": y_totals}, c["floor_shortfall"]),
     ]

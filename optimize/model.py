@@ -94,8 +94,9 @@ def add_loan_size_band(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> N
     """s_min[b]·x[b,t] + e_min[b] ≤ y[b,t] ≤ s_max[b]·x[b,t] + e_max[b]  ∀ b,t (a locked loan: y = lock)."""
     lo, hi = inputs.size_min, inputs.size_max
     locked = w.locked_loans()
+    e_min = w.band_low_book(inputs)  # at most r·book for a risk-capped branch
     m.loan_size_band_low = pyo.Constraint(
-        m.BRANCHES, m.YEARS, rule=lambda m, b, t: pyo.Constraint.Skip if b in locked else m.y[b, t] >= lo[b] * m.x[b, t] + inputs.book_min[b]
+        m.BRANCHES, m.YEARS, rule=lambda m, b, t: pyo.Constraint.Skip if b in locked else m.y[b, t] >= lo[b] * m.x[b, t] + float(e_min[b])
     )
     m.loan_size_band_high = pyo.Constraint(
         m.BRANCHES, m.YEARS, rule=lambda m, b, t: pyo.Constraint.Skip if b in locked else m.y[b, t] <= hi[b] * m.x[b, t] + inputs.book_max[b]

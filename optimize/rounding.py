@@ -78,14 +78,19 @@ def required_total(w: Window, quantity: str, t: int, totals: list[float]) -> flo
 
 
 def round_clients(w: Window, x: np.ndarray, capacity: np.ndarray, max_change: float, ids: tuple[str, ...],
-                  locked: np.ndarray) -> np.ndarray:
-    """Whole clients for the window's years (n, W), year by year, keeping capacity, smoothing and floors."""
+                  locked: np.ndarray, risk_limit: np.ndarray | None = None) -> np.ndarray:
+    """Whole clients for the window's years (n, W), year by year, keeping capacity, smoothing and floors.
+
+    `risk_limit` (n,): the most clients a risk-capped branch can take with its loans in the band.
+    """
     n, W = x.shape
     result = np.zeros((n, W))
     totals: list[float] = []
     step = max_change * capacity
     for t in range(W):
         lo, hi = w.x_lo[:, t].copy(), w.x_hi[:, t].copy()
+        if risk_limit is not None:
+            hi = np.maximum(np.minimum(hi, risk_limit), lo)
         if t > 0:  # smoothing from the previous, already rounded year
             lo = np.maximum(lo, result[:, t - 1] - step)
             hi = np.minimum(hi, result[:, t - 1] + step)

@@ -74,7 +74,8 @@ def solve_plan(inputs: PlanInputs, engine: str = "auto", whole: bool = True) -> 
         xw = clients.values
         lp_x = np.hstack([lp_x, xw])
         if whole:
-            xw = round_clients(window, xw, inputs.capacity, inputs.max_change, inputs.branch_ids, inputs.locked_clients)
+            xw = round_clients(window, xw, inputs.capacity, inputs.max_change, inputs.branch_ids, inputs.locked_clients,
+                               window.client_cap_from_risk(inputs))
         yw = np.zeros((n, 0))
         for t in range(window.size):
             one = year_window(inputs, window, t, xw, yw)

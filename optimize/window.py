@@ -49,6 +49,19 @@ class Window:
     risk_capped: np.ndarray  # (n,) bool: over the NPL tolerance and not locked
     loan_lock: np.ndarray  # (n,) a negotiated loan target for a one-year plan-year window (NaN: none)
 
+    def band_low_book(self, inputs: PlanInputs) -> np.ndarray:
+        """e_min of the loan band's low end, lowered to r·book for risk-capped branches where it is above.
+
+        Measure 7 wins over the band: a capped branch whose band would start above its cap is held
+        at the cap (with no new clients the band's low end is e_min), so the LP always has a plan.
+        """
+        cap = inputs.capped_growth * self.book
+        return np.where(self.risk_capped, np.minimum(inputs.book_min, cap), inputs.book_min)
+
+    def client_cap_from_risk(self, inputs: PlanInputs) -> np.ndarray:
+        """The most clients a risk-capped branch can take with its loans inside the band (`risk_client_limit`)."""
+        return np.where(self.risk_capped, risk_client_limit(inputs, self.book), np.inf)
+
     def locked_loans(self) -> dict[int, float]:
         """Branch → locked loan target of this (one-year) window."""
         return {int(b): float(self.loan_lock[b]) for b in np.flatnonzero(~np.isnan(self.loan_lock))}
@@ -94,6 +107,18 @@ def smoothing_box(capacity: np.ndarray, before: np.ndarray, max_change: float) -
     return lo, np.maximum(hi, lo)
 
 
+def risk_client_limit(inputs: PlanInputs, book: np.ndarray) -> np.ndarray:
+    """x ≤ (r·book − e_min') / s_min for risk-capped branches (s_min·x + e_min' ≤ r·book), ∞ for the others.
+
+    e_min' = min(e_min, r·book): the band's low end gives way to the cap where it would start above it.
+    """
+    cap = inputs.capped_growth * book
+    e_min = np.minimum(inputs.book_min, cap)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        limit = np.where(inputs.size_min > 0, (cap - e_min) / inputs.size_min, np.inf)
+    return np.where(inputs.risk_capped, np.maximum(limit, 0.0), np.inf)
+
+
 def effective_reference(reference: np.ndarray, x_lo: np.ndarray, x_hi: np.ndarray) -> np.ndarray:
     """ref'[b,t] = clamp(ref[b], x_lo[b,t], x_hi[b,t]).
 
@@ -136,6 +161,9 @@ def make_window(inputs: PlanInputs, phase: Phase, x_fixed: np.ndarray, y_fixed: 
     x_lo = np.zeros((n, W))
     x_hi = np.repeat(inputs.capacity[:, None], W, axis=1)
     x_lo[:, 0], x_hi[:, 0] = lo0, hi0
+    risk_limit = risk_client_limit(inputs, inputs.micro_loans + y_fixed.sum(axis=1))
+    x_hi[:, 0] = np.minimum(x_hi[:, 0], risk_limit)  # measure 7 before smoothing: a capped book cannot carry more
+    x_lo[:, 0] = np.minimum(x_lo[:, 0], x_hi[:, 0])
     plan_year = offsets[0] == 0
     locked = ~np.isnan(inputs.locked_clients) if plan_year else np.zeros(n, dtype=bool)
     x_lo[locked, 0] = x_hi[locked, 0] = inputs.locked_clients[locked]  # a lock overrides capacity and smoothing
