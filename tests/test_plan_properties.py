@@ -192,11 +192,7 @@ def test_checker_agrees_with_the_default_plan(raw: dict) -> None:
     plan = make_plan(scenario)
     label(raw, plan)
     breaches = check_plan(scenario, plan.targets, plan.inputs.policy)
-    capped = {bid for bid, c in zip(plan.inputs.branch_ids, check.risk_capped(scenario)) if c}
-    rounded_over_cap = [b for b in breaches if b.rule == "loan_band" and b.branch in capped]
-    if rounded_over_cap:  # engine bug with its strict xfail: test_plan_rules.py::test_rounding_keeps_a_risk_capped_branch_inside_its_band
-        event("engine bug: whole clients push a risk-capped branch's band over its cap")
-    assert [b for b in breaches if b.severity == "hard" and b not in rounded_over_cap] == []
+    assert [b for b in breaches if b.severity == "hard"] == []
     assert {(b.rule, b.year, b.branch) for b in breaches if b.severity != "hard"} == engine_reports(plan)
 
 

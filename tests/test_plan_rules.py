@@ -330,13 +330,12 @@ def test_plan_year_is_not_made_worse_to_ease_a_rolling_year(engine: str) -> None
 # ---------------------------------------------------------------- engine defects found by these cases
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: a risk-capped branch whose loan band's low end lies above its "
-                                       "risk cap ends in SolveError (exit 3) instead of a plan")
 @pytest.mark.parametrize("engine", ENGINES)
 def test_risk_cap_below_the_band_still_gives_a_plan(engine: str) -> None:
     """B1 risk-capped (NPL 5 %), book 0 → cap 5 % × 0 = 0; last year's target 100 with max_change 0.1
     keeps x ≥ 90, so its band asks y ≥ 10 × 90 = 900 > 0. Two hard rules conflict; a valid scenario
-    must still give a plan (README: exit 3 is a bug) that names the conflict."""
+    must still give a plan (README: exit 3 is a bug) that names the conflict. (Ended in SolveError
+    until cac1e4a: the risk cap now comes before smoothing.)"""
     rows = [branch("B1", npl_ratio=0.05, micro_loans=0.0, last_year_target=100.0), branch("B2")]
     plan = exact_plan(build(raw_scenario(rows, capacity={"max_change": 0.1})), engine=engine)
     assert any("B1" in m for m in plan.diagnostics.messages)
@@ -425,13 +424,11 @@ def test_twins_equal_when_a_loan_floor_pushes_clients_up() -> None:
         assert table.loc["TWIN"].to_numpy() == pytest.approx(table.loc["B0"].to_numpy(), abs=1e-6), engine
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: rounding clients to whole numbers ignores the risk cap's limit on "
-                                       "clients: 2.5 becomes 3, whose loan band low (60) exceeds the cap (50), and "
-                                       "the loan leaves its band")
 def test_rounding_keeps_a_risk_capped_branch_inside_its_band() -> None:
     """B1 risk-capped (NPL 5 %): book 1,000, capped growth 5 % → y ≤ 50; loan size exactly 20 → clients
     ≤ 50 / 20 = 2.5 (the LP's value, its pace 5 being higher). Whole clients: 2 (band 40–40 ≤ 50),
-    never 3 (band 60 > 50). Every year, the checker finds no hard breach in the default plan."""
+    never 3 (band 60 > 50). Every year, the checker finds no hard breach in the default plan. (Rounded
+    to 3 until cac1e4a.)"""
     rows = [branch("B1", micro_client_managers=1, client_managers=1, micro_loans=1000.0, long_term_target=15,
                    last_year_target=None, loan_size_min=20.0, loan_size_max=20.0, npl_ratio=0.05)]
     raw = raw_scenario(rows, cycle={"horizon_years": 3}, risk={"capped_growth": 0.05})
