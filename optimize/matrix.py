@@ -5,8 +5,7 @@ the Pyomo reference `optimize.model` does, in an equivalent smaller form (each r
 
 - x = ref' + over − under (ref' the reference clamped to the box, `optimize.window`), the box x_lo ≤ x ≤ x_hi in the bounds of over and under: no x
   columns, no deviation rows;
-- x[b,t] − x[b,t−1] = up − down with 0 ≤ up, down ≤ c·cap: one row carries both the smoothing
-  rule and the year-to-year change (up + down = |Δx| at the optimum);
+- smoothing sits in the client box (each window is one year: `optimize.window.smoothing_box`);
 - the client stages see the loans only through the loan floors and the risk caps: the loans of
   the branches that are not risk-capped are one column per year, within the sum of their bands;
 - the loan stages run with the clients fixed, one year at a time, on their own problem.
@@ -16,7 +15,6 @@ Column blocks (`(n, W)` blocks are branch-major):
 | problem | block                 | size      | meaning                                        |
 |---------|-----------------------|-----------|------------------------------------------------|
 | clients | over, under           | n·W each  | x above / below its reference                  |
-|         | up, down              | n·(W−1)   | x[b,t] − x[b,t−1] = up − down                  |
 |         | theta, theta0         | W each    | largest relative extra load (keyed / zero-key) |
 |         | loans_free            | W         | Σ y over branches that are not risk-capped     |
 |         | y_capped              | K·W       | y of the risk-capped branches                  |
@@ -39,7 +37,7 @@ import numpy as np
 
 from optimize.inputs import PlanInputs
 from optimize.stages import (
-    CHANGE_WEIGHT, CLIENT_STAGES, LOAN_STAGES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
+    CLIENT_STAGES, LOAN_STAGES, MIN_LOAN_KEY, RETRIES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
 )
 from optimize.window import (
     StageResult, Window, WindowFloor, loan_band, loan_keys, loan_scale, shortfall_weights,
@@ -105,22 +103,6 @@ def per_year(values: np.ndarray, W: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- constraint families
-
-
-def smoothing_and_change(ref: np.ndarray, over: np.ndarray, under: np.ndarray, up: np.ndarray,
-                         down: np.ndarray) -> list[RowBlock]:
-    """x[b,t] − x[b,t−1] − up[b,t] + down[b,t] = 0, 0 ≤ up, down ≤ c·cap[b]  ∀ b, window t ≥ 1.
-
-    With x = ref' + over − under the row's constant is ref'[b,t] − ref'[b,t−1]. The smoothing rule
-    |x[b,t] − x[b,t−1]| ≤ c·cap[b] sits in the bounds of up and down; from the year before the
-    window it is in the client box (`optimize.window.smoothing_box`).
-    """
-    if not up.size:
-        return []
-    terms = [(over[:, 1:].ravel(), 1.0), (under[:, 1:].ravel(), -1.0), (over[:, :-1].ravel(), -1.0),
-             (under[:, :-1].ravel(), 1.0), (up.ravel(), -1.0), (down.ravel(), 1.0)]
-    rhs = -(ref[:, 1:] - ref[:, :-1]).ravel()
-    return [block("smoothing", terms, rhs, rhs, up.size)]
 
 
 def extra_load_limits(key: np.ndarray, over: np.ndarray, under: np.ndarray, theta: np.ndarray,
@@ -256,6 +238,7 @@ class StageProblem:
     cols: dict[str, np.ndarray]
     costs: dict[str, np.ndarray]
     bounds: dict[str, int] = field(default_factory=dict)  # stage → its bound row
+    values: dict[str, float] = field(default_factory=dict)  # stage → its optimum on this problem
 
 
 def pass_lp(blocks: list[RowBlock], costs: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> highspy.Highs:
@@ -293,7 +276,7 @@ def client_problem(inputs: PlanInputs, w: Window) -> StageProblem:
     loan_locked = ~np.isnan(w.loan_lock)  # their loans are constants
     capped, free = np.flatnonzero(w.risk_capped), np.flatnonzero(~w.risk_capped & ~loan_locked)
     loan_floors = any(f.row.quantity == "loans" for f in w.floors)
-    c, count = layout({"over": (n, W), "under": (n, W), "up": (n, W - 1), "down": (n, W - 1), "theta": (W,),
+    c, count = layout({"over": (n, W), "under": (n, W), "theta": (W,),
                        "theta0": (W,), "loans_free": (W if loan_floors and len(free) else 0,),
                        "y_capped": (len(capped), W), "floor_shortfall": (len(w.floors),),
                        "completion_shortfall": (len(completion),)})
@@ -301,14 +284,12 @@ def client_problem(inputs: PlanInputs, w: Window) -> StageProblem:
     lower, upper = np.zeros(count), np.full(count, INF)
     lower[c["over"]], upper[c["over"]] = np.maximum(w.x_lo - ref, 0.0), np.maximum(w.x_hi - ref, 0.0)
     lower[c["under"]], upper[c["under"]] = np.maximum(ref - w.x_hi, 0.0), np.maximum(ref - w.x_lo, 0.0)
-    upper[c["up"]] = upper[c["down"]] = per_year(inputs.max_change * inputs.capacity, W - 1)
     lower[c["loans_free"]] = lower[c["y_capped"]] = -INF
     x_totals = [Total(np.concatenate([c["over"][:, t], c["under"][:, t]]), np.repeat([1.0, -1.0], n),
                       float(ref[:, t].sum())) for t in range(W)]
     y_totals = [Total(np.concatenate([c["loans_free"][t:t + 1], c["y_capped"][:, t]]),
                       np.ones(len(c["loans_free"][t:t + 1]) + len(capped)), float(np.nansum(w.loan_lock))) for t in range(W)]
     blocks = [
-        *smoothing_and_change(ref, c["over"], c["under"], c["up"], c["down"]),
         *extra_load_limits(w.key, c["over"], c["under"], c["theta"], c["theta0"]),
         *(long_term_completion(ref, need, completion, c["over"], c["under"], c["completion_shortfall"])
           if need is not None else []),
@@ -323,15 +304,18 @@ def client_problem(inputs: PlanInputs, w: Window) -> StageProblem:
         costs["zero_key_load"][c["theta0"]] = w.year_weight
     costs["client_load"][c["theta"]] = w.year_weight
     costs["client_deviation"][c["over"]] = costs["client_deviation"][c["under"]] = per_year(np.ones(n), W) * w.year_weight
-    costs["client_deviation"][c["up"]] = costs["client_deviation"][c["down"]] = CHANGE_WEIGHT
     return StageProblem(pass_lp(blocks, costs["violation"], lower, upper), c, costs)
 
 
 def loan_load_limits(key: np.ndarray, over: np.ndarray, under: np.ndarray, theta: np.ndarray) -> list[RowBlock]:
-    """y[b] − mid[b] ≤ θy·loan_key[b]  ∀ b (one year)."""
-    n = len(key)
-    terms = [(over, 1.0), (under, -1.0), (np.full(n, theta[0]), -key)]
-    return [block("loan_load_limits", terms, -INF, 0.0, n)]
+    """y[b] − mid[b] ≤ θy·loan_key[b]  ∀ b with loan room (one year).
+
+    A branch without room above mid (key at its floor) has y ≤ mid as a bound already; its row
+    would put a 1e-9 coefficient on θy, which made the stage's optimum depend on the row order.
+    """
+    roomy = np.flatnonzero(key > MIN_LOAN_KEY)
+    terms = [(over[roomy], 1.0), (under[roomy], -1.0), (np.full(len(roomy), theta[0]), -key[roomy])]
+    return [block("loan_load_limits", terms, -INF, 0.0, len(roomy))]
 
 
 def loan_problem(inputs: PlanInputs, w: Window) -> tuple[StageProblem, np.ndarray]:
@@ -385,11 +369,13 @@ def run_stages(p: StageProblem, stages: tuple[Stage, ...], n: int, objectives: d
             continue
         h.changeColsCost(count, all_cols, costs)
         ok = run(h, highs_options(n, stage))
-        if not ok:
-            # numerical trouble against an earlier bound: loosen every stage bound once and retry
+        for retry in range(1, RETRIES + 1):
+            if ok:
+                break
+            # numerical trouble against an earlier bound: loosen every stage bound and retry
             for name, row in p.bounds.items():
-                h.changeRowBounds(row, -INF, stage_bound(objectives[f"{prefix}{name}"], retry=True))
-            ok = run(h, highs_options(n, stage, retry=True))
+                h.changeRowBounds(row, -INF, stage_bound(p.values[name], retry, float(np.abs(p.costs[name]).max())))
+            ok = run(h, highs_options(n, stage, retry))
         if not ok:
             raise SolveError(f"{prefix}{stage.name}", h.modelStatusToString(h.getModelStatus()))
         value = float(h.getInfo().objective_function_value)
@@ -397,6 +383,7 @@ def run_stages(p: StageProblem, stages: tuple[Stage, ...], n: int, objectives: d
         idx = np.flatnonzero(costs).astype(np.int32)
         h.addRow(-INF, stage_bound(value), len(idx), idx, costs[idx])
         p.bounds[stage.name] = h.getNumRow() - 1
+        p.values[stage.name] = value
 
 
 def solve_clients(inputs: PlanInputs, w: Window) -> StageResult:

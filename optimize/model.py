@@ -20,7 +20,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 from optimize.inputs import PlanInputs
 from optimize.stages import (
-    CHANGE_WEIGHT, CLIENT_STAGES, LOAN_STAGES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
+    CLIENT_STAGES, LOAN_STAGES, MIN_LOAN_KEY, RETRIES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
 )
 from optimize.window import StageResult, Window, loan_band, loan_keys, loan_scale, shortfall_weights
 
@@ -31,7 +31,6 @@ def build_model(inputs: PlanInputs, w: Window) -> pyo.ConcreteModel:
     add_sets(m, inputs, w)
     add_variables(m, inputs, w)
     add_client_box(m, w)
-    add_smoothing(m, inputs)
     add_loan_size_band(m, inputs, w)
     add_risk_caps(m, inputs, w)
     add_long_term_completion(m, w)
@@ -49,7 +48,6 @@ def add_sets(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None:
     """BRANCHES (b), YEARS (t, window positions), FLOOR_ROWS (r), and the subsets the rules use."""
     m.BRANCHES = pyo.Set(initialize=range(len(inputs.branch_ids)), ordered=True)
     m.YEARS = pyo.Set(initialize=range(w.size), ordered=True)
-    m.LATER_YEARS = pyo.Set(initialize=range(1, w.size), ordered=True)
     m.FLOOR_ROWS = pyo.Set(initialize=range(len(w.floors)), ordered=True)
     m.RISK_CAPPED_BRANCHES = pyo.Set(initialize=np.flatnonzero(w.risk_capped).tolist(), ordered=True)
     m.KEYED_BRANCHES = pyo.Set(initialize=np.flatnonzero(w.key > 0).tolist(), ordered=True)
@@ -68,7 +66,6 @@ def add_variables(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None:
     m.completion_shortfall = pyo.Var(m.COMPLETION_BRANCHES, domain=pyo.NonNegativeReals)
     m.over = pyo.Var(m.BRANCHES, m.YEARS, domain=pyo.NonNegativeReals, doc="x above its reference")
     m.under = pyo.Var(m.BRANCHES, m.YEARS, domain=pyo.NonNegativeReals, doc="x below its reference")
-    m.change = pyo.Var(m.BRANCHES, m.LATER_YEARS, domain=pyo.NonNegativeReals, doc="|x[b,t] − x[b,t−1]|")
 
 
 # ---------------------------------------------------------------- constraint families
@@ -80,14 +77,6 @@ def add_client_box(m: pyo.ConcreteModel, w: Window) -> None:
         for t in m.YEARS:
             m.x[b, t].setlb(float(w.x_lo[b, t]))
             m.x[b, t].setub(float(w.x_hi[b, t]))
-
-
-def add_smoothing(m: pyo.ConcreteModel, inputs: PlanInputs) -> None:
-    """−c·cap[b] ≤ x[b,t] − x[b,t−1] ≤ c·cap[b]  ∀ b, window t ≥ 1."""
-    step = inputs.max_change * inputs.capacity
-    m.smoothing = pyo.Constraint(
-        m.BRANCHES, m.LATER_YEARS, rule=lambda m, b, t: pyo.inequality(-step[b], m.x[b, t] - m.x[b, t - 1], step[b])
-    )
 
 
 def add_loan_size_band(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None:
@@ -170,13 +159,11 @@ def add_extra_load_limits(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -
 
 
 def add_deviation_definitions(m: pyo.ConcreteModel, w: Window) -> None:
-    """x − ref' = over − under;  change ≥ |x[b,t] − x[b,t−1]|."""
+    """x − ref' = over − under."""
     ref = w.ref
     m.client_deviation_definition = pyo.Constraint(
         m.BRANCHES, m.YEARS, rule=lambda m, b, t: m.x[b, t] - float(ref[b, t]) == m.over[b, t] - m.under[b, t]
     )
-    m.change_up = pyo.Constraint(m.BRANCHES, m.LATER_YEARS, rule=lambda m, b, t: m.change[b, t] >= m.x[b, t] - m.x[b, t - 1])
-    m.change_down = pyo.Constraint(m.BRANCHES, m.LATER_YEARS, rule=lambda m, b, t: m.change[b, t] >= m.x[b, t - 1] - m.x[b, t])
 
 
 # ---------------------------------------------------------------- objectives (optimize.stages)
@@ -194,7 +181,6 @@ def add_client_objectives(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -
     m.client_load = pyo.Objective(expr=pyo.quicksum(float(weight[t]) * m.theta[t] for t in m.YEARS))
     m.client_deviation = pyo.Objective(expr=(
         pyo.quicksum(float(weight[t]) * (m.over[b, t] + m.under[b, t]) for b in m.BRANCHES for t in m.YEARS)
-        + CHANGE_WEIGHT * pyo.quicksum(m.change[b, t] for b in m.BRANCHES for t in m.LATER_YEARS)
     ))
     for stage in CLIENT_STAGES:
         getattr(m, stage.name).deactivate()
@@ -208,8 +194,9 @@ def add_loan_stages(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None
     m.theta_loans = pyo.Var(domain=pyo.NonNegativeReals, doc="largest relative extra loan load")
     m.loan_over = pyo.Var(m.BRANCHES, m.YEARS, domain=pyo.NonNegativeReals)
     m.loan_under = pyo.Var(m.BRANCHES, m.YEARS, domain=pyo.NonNegativeReals)
-    m.loan_load_limits = pyo.Constraint(
+    m.loan_load_limits = pyo.Constraint(  # branches without room above mid: y ≤ mid is their bound already
         m.BRANCHES, m.YEARS, rule=lambda m, b, t: m.y[b, t] - float(mid[b, t]) <= m.theta_loans * float(key[b, t])
+        if key[b, t] > MIN_LOAN_KEY else pyo.Constraint.Skip
     )
     m.loan_deviation_definition = pyo.Constraint(
         m.BRANCHES, m.YEARS, rule=lambda m, b, t: m.y[b, t] - float(mid[b, t]) == m.loan_over[b, t] - m.loan_under[b, t]
@@ -228,7 +215,7 @@ def add_loan_stages(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None
 # ---------------------------------------------------------------- the staged solve
 
 
-def run_stage(solver: Highs, m: pyo.ConcreteModel, stage: Stage, n: int, retry: bool = False):
+def run_stage(solver: Highs, m: pyo.ConcreteModel, stage: Stage, n: int, retry: int = 0):
     """One HiGHS run on `stage`'s objective; solutions are loaded only when optimal."""
     return solver.solve(m, solver_options=highs_options(n, stage, retry), load_solutions=False,
                         raise_exception_on_nonoptimal_result=False)
@@ -244,18 +231,29 @@ def run_stages(m: pyo.ConcreteModel, stages: tuple[Stage, ...], n: int, objectiv
             continue
         objective.activate()
         results = run_stage(Highs(), m, stage, n)
-        if results.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
+        for retry in range(1, RETRIES + 1):
+            if results.termination_condition == TerminationCondition.convergenceCriteriaSatisfied:
+                break
             for name in [s.name for s in stages if m.component(f"stage_bound_{s.name}") is not None]:
-                getattr(m, f"stage_bound_{name}").set_value(
-                    getattr(m, name).expr <= stage_bound(objectives[f"{prefix}{name}"], retry=True))
-            results = run_stage(Highs(), m, stage, n, retry=True)
+                getattr(m, f"stage_bound_{name}").set_value(getattr(m, name).expr <= stage_bound(
+                    objectives[f"{prefix}{name}"], retry, cost_scale(getattr(m, name))))
+            results = run_stage(Highs(), m, stage, n, retry)
         if results.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
             raise SolveError(f"{prefix}{stage.name}", results.termination_condition.name)
         results.solution_loader.load_vars()
         value = float(pyo.value(objective.expr))
         objectives[f"{prefix}{stage.name}"] = objectives.get(f"{prefix}{stage.name}", 0.0) + value
         objective.deactivate()
-        m.add_component(f"stage_bound_{stage.name}", pyo.Constraint(expr=objective.expr <= stage_bound(value)))
+        m.add_component(f"stage_bound_{stage.name}",
+                        pyo.Constraint(expr=objective.expr <= stage_bound(value)))
+
+
+def cost_scale(objective: pyo.Objective) -> float:
+    """The largest cost coefficient of a linear stage objective (`optimize.stages.stage_bound`)."""
+    from pyomo.repn import generate_standard_repn
+
+    coefs = generate_standard_repn(objective.expr, compute_values=True).linear_coefs
+    return max((abs(float(c)) for c in coefs), default=1.0)
 
 
 def solve_clients(inputs: PlanInputs, w: Window) -> StageResult:

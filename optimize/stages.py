@@ -16,7 +16,7 @@ all years in one objective let the solver trade the plan year for them).
 | violation          | clients  | Σ tier weight × floor shortfall (loans ÷ mean mid loan size) + completion shortfall |
 | zero_key_load      | clients  | Σ w_t θ0_t, θ0_t ≥ x[b,t] − ref[b] for branches whose sharing key is 0 |
 | client_load        | clients  | Σ w_t θ_t,  θ_t ≥ (x[b,t] − ref[b]) / key[b] for keyed branches     |
-| client_deviation   | clients  | Σ w_t |x − ref| + CHANGE_WEIGHT · Σ |x[b,t] − x[b,t−1]|              |
+| client_deviation   | clients  | Σ w_t |x − ref'|                                                      |
 | loan_violation     | loans    | clients fixed, one year at a time: Σ tier weight × loan floor shortfall |
 | loan_load          | loans    | θy ≥ (y[b] − mid[b]) / loan_key[b]                                   |
 | loan_deviation     | loans    | Σ |y − mid| / s̄                                                       |
@@ -49,8 +49,6 @@ PHASES: tuple[Phase, ...] = ("plan_year", "rolling")
 
 #: Stage-1 penalty per unit of shortfall by tier (client-equivalents; loans ÷ mean mid loan size).
 TIER_WEIGHTS = {"regulatory": 1000.0, "department": 10.0, "completion": 1.0}
-#: Weight of year-to-year change relative to deviation from the reference (rolling phase).
-CHANGE_WEIGHT = 0.01
 #: Relative and absolute slack kept when a stage's optimum becomes a bound for the later stages.
 STAGE_REL_TOL = 1e-9
 STAGE_ABS_TOL = 1e-7
@@ -84,7 +82,7 @@ CLIENT_STAGES = tuple(s for s in STAGES if s.quantity == "clients")
 LOAN_STAGES = tuple(s for s in STAGES if s.quantity == "loans")
 
 
-def highs_options(n_branches: int, stage: Stage, retry: bool = False) -> dict[str, object]:
+def highs_options(n_branches: int, stage: Stage, retry: int = 0) -> dict[str, object]:
     """HiGHS options of one stage: dual simplex (vertex solutions), dual tolerance `DUAL_TOLERANCE`.
 
     Every option is set at every stage because options persist on a HiGHS instance. A retry goes
@@ -94,10 +92,21 @@ def highs_options(n_branches: int, stage: Stage, retry: bool = False) -> dict[st
     return {"presolve": "on", "solver": "simplex", "dual_feasibility_tolerance": 1e-7 if retry else DUAL_TOLERANCE}
 
 
-def stage_bound(value: float, retry: bool = False) -> float:
-    """The bound a stage's optimum becomes: value + |value|·rel + abs (looser on a retry)."""
-    rel, abs_ = (RETRY_REL_TOL, RETRY_ABS_TOL) if retry else (STAGE_REL_TOL, STAGE_ABS_TOL)
-    return value + abs(value) * rel + abs_
+def stage_bound(value: float, retry: int = 0, scale: float = 1.0) -> float:
+    """The bound a stage's optimum becomes: value + |value|·rel + abs, looser on each retry.
+
+    Retry 1 uses `RETRY_REL_TOL` / `RETRY_ABS_TOL`; retry 2 also multiplies the absolute slack by
+    `scale`, the objective's largest cost coefficient: HiGHS keeps rows to an absolute primal
+    tolerance, so a stage whose costs weigh a 万元 of shortfall by 10³ can need that much more slack
+    (found: a loan stage infeasible against its bound). The first tries keep lower-weighted floors tight.
+    """
+    if retry == 0:
+        return value + abs(value) * STAGE_REL_TOL + STAGE_ABS_TOL
+    return value + abs(value) * RETRY_REL_TOL + RETRY_ABS_TOL * (max(1.0, scale) if retry > 1 else 1.0)
+
+
+#: How many times a stage is retried with looser bounds (and HiGHS's default dual tolerance).
+RETRIES = 2
 
 
 class SolveError(RuntimeError):
