@@ -16,8 +16,8 @@ by at most one unit):
 - in the cycle's last year a branch whose LP plan finishes its long-term target still finishes it.
 
 If a branch's limits hold no multiple of the unit next to its LP value (a loan band narrower than
-the unit), its loan keeps the LP value; clients go to the nearest whole number (the plan checker
-reports the breach, less than one client).
+the unit), its loan keeps the LP value; clients go to the whole number below their upper limit (smoothing's
+lower end may give by less than one client; the plan checker reports it).
 """
 
 from __future__ import annotations
@@ -37,15 +37,17 @@ def unit_range(value: np.ndarray, lo: np.ndarray, hi: np.ndarray, whole: bool) -
 
     `value` is in units, quantised to `QUANTUM` first so that the two engines (which agree to
     ~1e-6) round alike. When neither neighbour lies in [lo, hi] (limits narrower than a unit):
-    the nearest multiple if `whole` (clients are counted whole; the checker reports the breach),
-    else the value itself (a loan keeps its LP value rather than leave its band).
+    if `whole`, the whole number just below the upper limit (capacity and a risk cap's limit are
+    kept; smoothing's lower end gives by less than one client, which the checker reports), else the
+    value itself (a loan keeps its LP value rather than leave its band).
     """
     value = np.round(value / QUANTUM) * QUANTUM
     down, up = np.floor(value + SNAP), np.ceil(value - SNAP)
     low = np.where(down >= lo - SNAP, down, up)
     high = np.where(up <= hi + SNAP, up, down)
     empty = (low > high) | (low < lo - SNAP) | (high > hi + SNAP)
-    keep = np.round(value) if whole else value
+    # clients: the whole number below the upper limit (capacity and the risk cap before smoothing's floor)
+    keep = np.maximum(np.floor(hi + SNAP), 0.0) if whole else value
     return np.where(empty, keep, low), np.where(empty, keep, high)
 
 
