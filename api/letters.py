@@ -226,8 +226,18 @@ def reason_sentences(plan: Plan, i: int, r: Any, cycle: dict[str, Any], lang: La
                      f"To meet the bank's floors and targets, the load above every branch's pace is shared in "
                      f"proportion to {by}; your share is {extra_text} clients.")
     elif extra <= -1 and not locked_clients:
-        lines.append(f"本年目标比追赶进度少 {extra_text} 户（受产能或年度间平滑限制）。" if zh else
-                     f"This year's target is {extra_text} below the pace (held by capacity or year-to-year smoothing).")
+        lines.append(f"本年目标比追赶进度少 {extra_text} 户（受产能限制）。" if zh else
+                     f"This year's target is {extra_text} below the pace (held by capacity).")
+    shift = float(r.smoothing_shift)
+    if abs(shift) >= 1 and not locked_clients:  # smoothing from last year's target moved the reference
+        last = plan.scenario.branches[i].last_year_target
+        shift_text = count_text(abs(shift))
+        if zh:
+            lines.append(f"本年目标与上年目标（{last:,.0f} 户）的变动不超过产能的 {plan.inputs.max_change:.0%}，"
+                         f"因此比追赶进度{'高' if shift > 0 else '低'} {shift_text} 户。")
+        else:
+            lines.append(f"This year's target may move at most {plan.inputs.max_change:.0%} of capacity from last year's "
+                         f"target ({last:,.0f}), so it is {shift_text} {'above' if shift > 0 else 'below'} the pace.")
     if bool(r.at_capacity):
         lines.append(f"贵行本年目标 {x:,} 户已达产能上限（每年 {cycle['capacity']} 户）。" if zh else
                      f"Your target of {x:,} is at your capacity ({cycle['capacity']} a year).")

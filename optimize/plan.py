@@ -79,13 +79,20 @@ class Plan:
             "reference": inp.reference,
             "capacity": inp.capacity,
             "target_clients": x,
-            "extra_load": x - inp.reference,
+            # target = pace (reference) + what smoothing from last year's target forces + the extra share
+            "smoothing_shift": self.plan_year_reference() - inp.reference,
+            "extra_load": x - self.plan_year_reference(),
             "target_loan_increment": year.loc[ids, "target_loan_increment"].to_numpy(),
             "at_capacity": x >= inp.capacity - AT_CAPACITY_TOL,
             "risk_capped": inp.risk_capped,
             "schedule": schedule_position(inp.pace, inp.long_term_target, self.scenario.cycle.horizon_years),
         })
         return table
+
+    def plan_year_reference(self) -> np.ndarray:
+        """ref' of the plan year: the policy's reference clamped to each branch's box (capacity, smoothing,
+        a lock); what the floors add above it is the branch's extra share."""
+        return self.report.windows["plan_year"].ref[:, 0]
 
     def totals(self) -> dict[str, float]:
         """Bank totals of the plan year, engine units."""
@@ -116,6 +123,7 @@ class Plan:
                 "target_clients": _round(columns["target_clients"][i]),
                 "target_loan_increment": _round(columns["target_loan_increment"][i] * money, digits),
                 "extra_load": _round(columns["extra_load"][i]),
+                "smoothing_shift": _round(columns["smoothing_shift"][i]),
                 "at_capacity": bool(columns["at_capacity"][i]),
                 "risk_capped": bool(columns["risk_capped"][i]),
                 "schedule": columns["schedule"][i],
