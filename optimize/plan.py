@@ -116,11 +116,11 @@ class Plan:
             branches.append({
                 "id": branch_id,
                 "name": columns["name"][i],
-                "long_term_target": _round(columns["long_term_target"][i]),
+                "long_term_target": clients(columns["long_term_target"][i]),
                 "achieved_clients": int(columns["achieved_clients"][i]),
                 "pace": _round(columns["pace"][i]),
                 "capacity": _round(columns["capacity"][i]),
-                "target_clients": _round(columns["target_clients"][i]),
+                "target_clients": clients(columns["target_clients"][i]),
                 "target_loan_increment": _round(columns["target_loan_increment"][i] * money, digits),
                 "extra_load": _round(columns["extra_load"][i]),
                 "smoothing_shift": _round(columns["smoothing_shift"][i]),
@@ -128,7 +128,7 @@ class Plan:
                 "risk_capped": bool(columns["risk_capped"][i]),
                 "schedule": columns["schedule"][i],
                 "rolling": [
-                    {"year": year, "target_clients": _round(later_x[i, j]),
+                    {"year": year, "target_clients": clients(later_x[i, j]),
                      "target_loan_increment": _round(later_y[i, j], digits)}
                     for j, year in enumerate(years)
                 ],
@@ -149,7 +149,7 @@ class Plan:
             "units": {"money": unit, "clients": "户", "loan_rounding": _round(self.inputs.loan_unit * money, 6)},
             "floors": self.floors_json(money, digits),
             "floors_by_year": self.floors_by_year_json(money, digits),
-            "totals": {"target_clients": _round(totals["target_clients"]),
+            "totals": {"target_clients": clients(totals["target_clients"]),
                        "target_loan_increment": _round(totals["target_loan_increment"] * money, digits)},
             "branches": branches,
             "violations": shortfalls(self.violations),
@@ -198,6 +198,12 @@ class Plan:
 
 #: A floor binds when the plan's total is within this of it (户 or 万元).
 BINDS_TOL = 1e-3
+
+
+def clients(value: float) -> int | float:
+    """A client count for JSON: an integer when whole (the plan people receive), else rounded to 0.01."""
+    value = float(value)
+    return int(round(value)) if abs(value - round(value)) < 1e-9 else _round(value)
 
 
 def _round(value: float, digits: int = 2) -> float:
