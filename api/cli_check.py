@@ -107,7 +107,10 @@ def check_command(
     rows = [breach_row(b, money, unit) for b in breaches]
     blocking = [r for r, b in zip(rows, breaches) if b.blocking]
     warnings = [r for r, b in zip(rows, breaches) if not b.blocking]
-    context = f"{plan} / {loaded.name} ({used_policy}, {loaded.plan_year})"
+    from api.labels import POLICIES
+
+    policy_word = POLICIES[used_policy][i] if used_policy in POLICIES else used_policy
+    context = f"{plan} / {loaded.name} ({policy_word}, {loaded.plan_year})"
     if format == CheckFormat.json:
         body = {"ok": not blocking, "scenario": loaded.name, "plan": str(plan), "plan_year": loaded.plan_year,
                 "policy": used_policy, "money_unit": unit, "breaches": blocking, "warnings": warnings, "notes": plan_file.notes}
