@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 import yaml
 
-from api.cli_common import EXIT_OK, EXIT_RELAXED, fail, load_or_exit, write_output
+from api.cli_common import EXIT_OK, EXIT_RELAXED, Lang, Policy, fail, load_or_exit, write_output
 from api.errors import ignore_unraisable, run
 from scenarios.text import printable
 
@@ -66,21 +66,10 @@ class PlanFormat(str, Enum):
     xlsx = "xlsx"
 
 
-class Policy(str, Enum):
-    catch_up = "catch_up"
-    ratchet = "ratchet"
-    proportional = "proportional"
-
-
 class Engine(str, Enum):
     auto = "auto"
     matrix = "matrix"
     pyomo = "pyomo"
-
-
-class Lang(str, Enum):
-    zh = "zh"
-    en = "en"
 
 
 # ---------------------------------------------------------------- scenarios

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from api.cli_common import EXIT_OK, EXIT_RELAXED, fail, load_or_exit
+from api.cli_common import EXIT_OK, EXIT_RELAXED, Lang, Policy, fail, load_or_exit
+from scenarios.schema import from_wan
 
 if TYPE_CHECKING:
     from optimize.check import Breach
@@ -61,23 +62,12 @@ class CheckFormat(str, Enum):
     json = "json"
 
 
-class CheckLang(str, Enum):
-    zh = "zh"
-    en = "en"
-
-
-class CheckPolicy(str, Enum):
-    catch_up = "catch_up"
-    ratchet = "ratchet"
-    proportional = "proportional"
-
-
 def check_command(
     scenario: Annotated[str, typer.Argument(metavar="SCENARIO", help="scenario file (YAML / JSON) or bundled name")],
     plan: Annotated[Path, typer.Argument(metavar="PLAN.xlsx|PLAN.json", help="a plan written by `microplan plan` (--format json, or --out x.xlsx), edited or not")],
-    lang: Annotated[CheckLang, typer.Option("--lang", help="zh or en")] = CheckLang.zh,
+    lang: Annotated[Lang, typer.Option("--lang", help="zh or en")] = Lang.zh,
     format: Annotated[CheckFormat, typer.Option("--format", help="table | json")] = CheckFormat.table,
-    policy: Annotated[Optional[CheckPolicy], typer.Option("--policy", help="policy the plan was made under (default: the one the plan file names, else the scenario's)")] = None,
+    policy: Annotated[Optional[Policy], typer.Option("--policy", help="policy the plan was made under (default: the one the plan file names, else the scenario's)")] = None,
 ) -> None:
     """Check a plan against every rule of its scenario: exit 0 if all hold, 1 with a table of breaches.
 
@@ -101,9 +91,9 @@ def check_command(
     used_policy = policy.value if policy else plan_file.policy or loaded.policy.name
     breaches = check_plan(loaded, plan_file.targets, used_policy, plan_file.resolution)
     breaches.sort(key=lambda b: (SEVERITY_ORDER[b.severity], b.year, b.branch or "", b.rule, b.side))
-    i = 0 if lang == CheckLang.zh else 1
+    i = 0 if lang == Lang.zh else 1
     unit = loaded.units.money
-    money = 1.0 / _factor(unit)
+    money = from_wan(1.0, unit)  # one 万元 in the scenario's unit
     rows = [breach_row(b, money, unit) for b in breaches]
     blocking = [r for r, b in zip(rows, breaches) if b.blocking]
     warnings = [r for r, b in zip(rows, breaches) if not b.blocking]
@@ -123,12 +113,6 @@ def check_command(
         if warnings:
             print_table(f"{TEXT['warnings'][i]} ({len(warnings)})", warnings, i, unit)
     raise typer.Exit(EXIT_RELAXED if blocking else EXIT_OK)
-
-
-def _factor(unit: str) -> float:
-    from scenarios.schema import MONEY_FACTORS
-
-    return MONEY_FACTORS[unit]
 
 
 def rule_name(rule: str, i: int) -> str:

@@ -7,6 +7,7 @@ neutralised).
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import NoReturn
 
@@ -16,6 +17,21 @@ from scenarios import Problem, Scenario, ScenarioError
 from scenarios.loading import load_scenario_with_files
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "EXIT_RELAXED", "fail", "load_or_exit", "write_output"]
+
+
+class Lang(str, Enum):
+    """The language of an output: Chinese (the default) or English."""
+
+    zh = "zh"
+    en = "en"
+
+
+class Policy(str, Enum):
+    """The decomposition policies a command may override the scenario's with."""
+
+    catch_up = "catch_up"
+    ratchet = "ratchet"
+    proportional = "proportional"
 
 
 def fail(problems: list[Problem] | list[str]) -> NoReturn:

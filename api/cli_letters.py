@@ -12,32 +12,20 @@ but a regulatory floor or department target cannot be met (the letters say so); 
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from api.cli_common import EXIT_OK, EXIT_RELAXED, fail, load_or_exit
+from api.cli_common import EXIT_OK, EXIT_RELAXED, Lang, Policy, fail, load_or_exit
 from scenarios.text import printable
-
-
-class LetterLang(str, Enum):
-    zh = "zh"
-    en = "en"
-
-
-class LetterPolicy(str, Enum):
-    catch_up = "catch_up"
-    ratchet = "ratchet"
-    proportional = "proportional"
 
 
 def letters_command(
     scenario: Annotated[str, typer.Argument(metavar="SCENARIO", help="scenario file (YAML / JSON) or bundled name")],
     out: Annotated[Path, typer.Option("--out", help="folder to write the letters into (created if missing)")],
-    lang: Annotated[LetterLang, typer.Option("--lang", help="zh (default) or en")] = LetterLang.zh,
-    policy: Annotated[Optional[LetterPolicy], typer.Option(
+    lang: Annotated[Lang, typer.Option("--lang", help="zh (default) or en")] = Lang.zh,
+    policy: Annotated[Optional[Policy], typer.Option(
         "--policy", help="catch_up: behind schedule → more, ahead → less (the memo's rule); ratchet: last actual × (1 + g); "
                          "proportional: the schedule's total shared by the key (default: the scenario's)")] = None,
     template: Annotated[Optional[Path], typer.Option(

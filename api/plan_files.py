@@ -30,7 +30,7 @@ import pandas as pd
 from optimize.check import Resolution
 from scenarios.errors import Problem, ScenarioError
 from scenarios.reading import decode_text, open_workbook, parse_json, read_bytes
-from scenarios.schema import MONEY_FACTORS
+from scenarios.schema import MONEY_FACTORS, to_wan
 
 #: The plan JSON prints numbers to at most this many decimals (`optimize/plan.py`); a file that
 #: shows more decimals is taken at that finer resolution.
@@ -113,7 +113,7 @@ def read_plan_json(label: str, data: Any, default_unit: str) -> PlanFile:
     if unit not in MONEY_FACTORS:
         problems.append(Problem(label, "money_unit", f"unknown money unit; allowed: {', '.join(MONEY_FACTORS)}", unit, True))
         unit = default_unit
-    factor = MONEY_FACTORS[unit]
+    factor = to_wan(1.0, unit)  # 万元 per unit of the file
     plan_year = data.get("plan_year")
     if not _is_whole(plan_year):
         problems.append(Problem(label, "plan_year", "required: the plan year as a whole number", plan_year, plan_year is not None))
@@ -284,7 +284,7 @@ def read_plan_xlsx(label: str, book: Any, default_unit: str, default_year: int |
             branch_rows[bid] = (*values, where)
     if problems:
         raise PlanFileError(problems)
-    factor = MONEY_FACTORS[unit]
+    factor = to_wan(1.0, unit)  # 万元 per unit of the file
     merged: dict[tuple[str, int], list] = {key: [c, l, where] for key, (c, l, where) in rolling_rows.items()}
     for bid, (clients, loans, where) in branch_rows.items():
         old = merged.get((bid, plan_year))

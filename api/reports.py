@@ -22,7 +22,7 @@ from api.labels import Lang
 from api.writing import csv_text, new_workbook, write_cell, write_text
 from optimize.diagnostics import AT_CAPACITY_TOL, plan_year_shape
 from optimize.plan import PLAN_SCHEMA_VERSION, Plan
-from scenarios.schema import MONEY_FACTORS
+from scenarios.schema import from_wan
 
 #: Order of the branch table's columns (the workbook, CSV and, as far as it fits, the terminal).
 #: The plan checker reads the workbook's branch sheet by header names; `target_clients` stays column H.
@@ -49,7 +49,7 @@ def microplan_version() -> str:
 
 def money_factor(plan: Plan) -> float:
     """Multiply engine 万元 by this to get the scenario's money unit."""
-    return 1.0 / MONEY_FACTORS[plan.scenario.units.money]
+    return from_wan(1.0, plan.scenario.units.money)
 
 
 def loan_step(plan: Plan) -> float:
@@ -133,15 +133,8 @@ def rolling_frame(plan: Plan, lang: Lang = "zh") -> pd.DataFrame:
 
 
 def floor_rows(plan: Plan) -> list[dict]:
-    """Every floor row, every year: rule, tier, quantity, year, required, plan total, slack (file units)."""
-    money, digits = money_factor(plan), money_digits(plan)
-    rows = []
-    for r in plan.floor_values.itertuples(index=False):
-        scale, places = (money, digits) if r.quantity == "loans" else (1.0, 0)
-        rows.append({"rule": r.rule, "tier": r.tier, "quantity": r.quantity, "year": int(r.year),
-                     "required": _round(r.required * scale, places), "plan_total": _round(r.total * scale, places),
-                     "slack": _round((r.total - r.required) * scale, places)})
-    return rows
+    """Every floor row, every year, in file units: the plan JSON's rows with whole clients as integers."""
+    return plan.floors_by_year_json(money_factor(plan), money_digits(plan), client_digits=0, integers=True)
 
 
 def _round(value: float, digits: int) -> float | int:

@@ -491,12 +491,6 @@ def check_plan(scenario: Scenario, targets: pd.DataFrame, policy: str | None = N
     return breaches
 
 
-def breaches_frame(breaches: list[Breach]) -> pd.DataFrame:
-    """The breaches as a table, one row each (engine units)."""
-    columns = ["rule", "severity", "year", "branch", "quantity", "side", "required", "planned", "amount", "indicative"]
-    return pd.DataFrame([[getattr(b, c) for c in columns] for b in breaches], columns=columns)
-
-
 # ---------------------------------------------------------------- comparison helpers
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from optimize.inputs import PlanInputs
 from optimize.solve import SolveReport
-from optimize.window import loan_band, loan_keys
+from optimize.window import loan_keys, year_window
 from scenarios.schema import Scenario, from_wan, to_wan
 
 RULE_LABELS = {
@@ -112,12 +112,9 @@ def plan_year_shape(inputs: PlanInputs, targets: pd.DataFrame, report: SolveRepo
     rounded_x = year["target_clients"].to_numpy(float)
     x, y = report.lp_x[:, 0], report.lp_y[:, 0]
     window = report.windows["plan_year"]
-    low, _, high = loan_band(inputs, rounded_x[:, None])
-    high = high[:, 0].copy()
-    capped = window.risk_capped
-    high[capped] = np.minimum(high[capped], inputs.capped_growth * inputs.micro_loans[capped])
-    locked = ~np.isnan(inputs.locked_loans)
-    low, high = np.where(locked, inputs.locked_loans, low[:, 0]), np.where(locked, inputs.locked_loans, high)
+    n = len(inputs.branch_ids)
+    # the limits the loan stages had: band at the rounded clients, risk cap, lock (`Window.loan_limits`)
+    low, high = year_window(inputs, window, 0, rounded_x[:, None], np.zeros((n, 0))).loan_limits(inputs)
     key, _ = loan_keys(inputs, rounded_x[:, None])
     return PlanYearShape(x, window.x_lo[:, 0], window.x_hi[:, 0], y, low, high, key[:, 0])
 

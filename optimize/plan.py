@@ -157,14 +157,20 @@ class Plan:
             "diagnostics": self.diagnostics.to_json(),
         }
 
-    def floors_by_year_json(self, money: float, digits: int) -> list[dict]:
-        """Every floor row of every year: rule, tier, quantity, year, required, plan total, slack (money in the file's unit)."""
+    def floors_by_year_json(self, money: float, digits: int, client_digits: int = 2, integers: bool = False) -> list[dict]:
+        """Every floor row of every year: rule, tier, quantity, year, required, plan total, slack (money in the file's unit).
+
+        Money to `digits`, clients to `client_digits` decimals; with `integers`, 0 decimals give ints (the workbook).
+        """
+        def number(value: float, places: int) -> float | int:
+            return int(round(value)) if integers and places == 0 else _round(value, places)
+
         rows = []
         for r in self.floor_values.itertuples(index=False):
-            scale, places = (money, digits) if r.quantity == "loans" else (1.0, 2)
+            scale, places = (money, digits) if r.quantity == "loans" else (1.0, client_digits)
             rows.append({"rule": r.rule, "tier": r.tier, "quantity": r.quantity, "year": int(r.year),
-                         "required": _round(r.required * scale, places), "plan_total": _round(r.total * scale, places),
-                         "slack": _round((r.total - r.required) * scale, places)})
+                         "required": number(r.required * scale, places), "plan_total": number(r.total * scale, places),
+                         "slack": number((r.total - r.required) * scale, places)})
         return rows
 
     def floors_json(self, money: float, digits: int) -> dict:
