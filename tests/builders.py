@@ -112,7 +112,8 @@ def smoothing_bounds(last_target: float | None, cap: float, max_change: float) -
 
 @st.composite
 def plan_banks(draw: st.DrawFn, policy: str | None = None, preset: str | None = None,
-               n_min: int = 2, n_max: int = 5) -> dict[str, Any]:
+               n_min: int = 2, n_max: int = 5,
+               pressures: tuple[float, ...] = (0.0, 0.3, 0.8, 1.2, 2.0)) -> dict[str, Any]:
     """A small bank (2–5 branches) drawn so that each rule of the plan binds in a fair share of examples.
 
     - smoothing: max_change down to 0.05 and last year's targets far from the pace (or absent);
@@ -121,6 +122,7 @@ def plan_banks(draw: st.DrawFn, policy: str | None = None, preset: str | None = 
     - floors: the borrower count, growth and increment floors are set at 0.3–2× what the branches
       can do (2×: above total capacity, a shortfall), with margins of −10 % to +20 % on each rule;
     - department targets: a buffer, or explicit plan-year numbers;
+    - `pressures` narrows the floor levels (P5 asks for floors that do not bind, so it draws low ones);
     - every preset, policy and sharing key; branches with 0 outlets, 0 micro managers (capacity 0)
       and last actual 0 (a zero ratchet key).
 
@@ -159,7 +161,7 @@ def plan_banks(draw: st.DrawFn, policy: str | None = None, preset: str | None = 
         ))
     total_cap = PER_MANAGER * sum(r["micro_client_managers"] for r in rows) or 10
     mid_loans = sum(PER_MANAGER * r["micro_client_managers"] * (r["loan_size_min"] + r["loan_size_max"]) / 2 for r in rows) or 100.0
-    pressure = st.sampled_from([0.0, 0.3, 0.8, 1.2, 2.0])  # × what the branches can do (2.0: infeasible)
+    pressure = st.sampled_from(list(pressures))  # × what the branches can do (2.0: infeasible)
     attrition = draw(st.sampled_from([0.05, 0.12, 0.3]))
     micro_prev = max(1_000.0, sum(r["micro_loans"] for r in rows))
     rules: dict[str, dict] = {}
