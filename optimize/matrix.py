@@ -298,13 +298,15 @@ def client_problem(inputs: PlanInputs, w: Window) -> StageProblem:
         *floors(w.floors, {"clients": x_totals, "loans": y_totals}, c["floor_shortfall"]),
     ]
     costs = {s.name: np.zeros(count) for s in CLIENT_STAGES}
-    costs["violation"][c["floor_shortfall"]] = shortfall_weights(inputs, w.floors)
-    costs["violation"][c["completion_shortfall"]] = TIER_WEIGHTS["completion"]
+    for stage in CLIENT_STAGES:
+        if stage.tier in ("regulatory", "department"):
+            costs[stage.name][c["floor_shortfall"]] = shortfall_weights(inputs, w.floors, stage.tier)
+    costs["violation_completion"][c["completion_shortfall"]] = TIER_WEIGHTS["completion"]
     if (w.key <= 0).any():
         costs["zero_key_load"][c["theta0"]] = w.year_weight
     costs["client_load"][c["theta"]] = w.year_weight
     costs["client_deviation"][c["over"]] = costs["client_deviation"][c["under"]] = per_year(np.ones(n), W) * w.year_weight
-    return StageProblem(pass_lp(blocks, costs["violation"], lower, upper), c, costs)
+    return StageProblem(pass_lp(blocks, costs[CLIENT_STAGES[0].name], lower, upper), c, costs)
 
 
 def loan_load_limits(key: np.ndarray, over: np.ndarray, under: np.ndarray, theta: np.ndarray) -> list[RowBlock]:
@@ -340,10 +342,12 @@ def loan_problem(inputs: PlanInputs, w: Window) -> tuple[StageProblem, np.ndarra
         *floors(loan_rows, {"loans": [total]}, c["floor_shortfall"]),
     ]
     costs = {s.name: np.zeros(count) for s in LOAN_STAGES}
-    costs["loan_violation"][c["floor_shortfall"]] = shortfall_weights(inputs, loan_rows)
+    for stage in LOAN_STAGES:
+        if stage.tier is not None:
+            costs[stage.name][c["floor_shortfall"]] = shortfall_weights(inputs, loan_rows, stage.tier)
     costs["loan_load"][c["theta_loans"]] = 1.0
     costs["loan_deviation"][c["over"]] = costs["loan_deviation"][c["under"]] = 1.0 / loan_scale(inputs)
-    return StageProblem(pass_lp(blocks, costs["loan_violation"], lower, upper), c, costs), mid
+    return StageProblem(pass_lp(blocks, costs[LOAN_STAGES[0].name], lower, upper), c, costs), mid
 
 
 # ---------------------------------------------------------------- the staged solve

@@ -170,13 +170,14 @@ def add_deviation_definitions(m: pyo.ConcreteModel, w: Window) -> None:
 
 
 def add_client_objectives(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None:
-    """violation, zero_key_load, client_load, client_deviation — all deactivated until their stage."""
+    """violation_<tier>, zero_key_load, client_load, client_deviation — all deactivated until their stage."""
     weight = w.year_weight
-    shortfall = shortfall_weights(inputs, w.floors)
-    m.violation = pyo.Objective(expr=(
-        pyo.quicksum(float(shortfall[r]) * m.floor_shortfall[r] for r in m.FLOOR_ROWS)
-        + TIER_WEIGHTS["completion"] * pyo.quicksum(m.completion_shortfall[b] for b in m.COMPLETION_BRANCHES)
-    ))
+    for tier in ("regulatory", "department"):
+        shortfall = shortfall_weights(inputs, w.floors, tier)
+        m.add_component(f"violation_{tier}", pyo.Objective(expr=pyo.quicksum(
+            float(shortfall[r]) * m.floor_shortfall[r] for r in m.FLOOR_ROWS if shortfall[r]) if shortfall.any() else 0.0))
+    m.violation_completion = pyo.Objective(expr=TIER_WEIGHTS["completion"] * pyo.quicksum(
+        m.completion_shortfall[b] for b in m.COMPLETION_BRANCHES) if len(m.COMPLETION_BRANCHES) else 0.0)
     m.zero_key_load = pyo.Objective(expr=pyo.quicksum(float(weight[t]) * m.theta0[t] for t in m.YEARS) if m.ZERO_KEY_BRANCHES else 0.0)
     m.client_load = pyo.Objective(expr=pyo.quicksum(float(weight[t]) * m.theta[t] for t in m.YEARS))
     m.client_deviation = pyo.Objective(expr=(
@@ -202,8 +203,11 @@ def add_loan_stages(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None
         m.BRANCHES, m.YEARS, rule=lambda m, b, t: m.y[b, t] - float(mid[b, t]) == m.loan_over[b, t] - m.loan_under[b, t]
     )
     loan_rows = [r for r in m.FLOOR_ROWS if w.floors[r].row.quantity == "loans"]
-    shortfall = shortfall_weights(inputs, w.floors)
-    m.loan_violation = pyo.Objective(expr=pyo.quicksum(float(shortfall[r]) * m.floor_shortfall[r] for r in loan_rows) if loan_rows else 0.0)
+    for tier in ("regulatory", "department"):
+        shortfall = shortfall_weights(inputs, w.floors, tier)
+        rows = [r for r in loan_rows if shortfall[r]]
+        m.add_component(f"loan_violation_{tier}", pyo.Objective(
+            expr=pyo.quicksum(float(shortfall[r]) * m.floor_shortfall[r] for r in rows) if rows else 0.0))
     m.loan_load = pyo.Objective(expr=m.theta_loans)
     m.loan_deviation = pyo.Objective(expr=pyo.quicksum(
         (m.loan_over[b, t] + m.loan_under[b, t]) / loan_scale(inputs) for b in m.BRANCHES for t in m.YEARS

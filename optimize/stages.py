@@ -3,6 +3,12 @@
 Both engines (`optimize.matrix`, `optimize.model`) read this table and nothing else decides how
 the plan is solved. See `docs/model.md` §3 for the maths.
 
+**Tiers are stages, not weights.** Regulatory floors come before department targets, and those
+before long-term completion, strictly: each tier has its own stage and its own bound. (A weighted
+sum with weights 1000/10/1 let the slack kept on a large regulatory shortfall — relative to its
+value — buy a small department shortfall: a retry loosened a 30 000 bound by 0.03 and a
+department client floor fell 0.003 short. Within a tier, loans count in client-equivalents, ÷ s̄.)
+
 **Phases.** Only the plan year binds, so it is solved first and alone (`plan_year`); then each
 rolling year in turn with the years before it fixed (`rolling`), the policy re-applied to the
 planned path (`optimize.window.year_reference`). A later year can therefore never make an
@@ -13,11 +19,14 @@ all years in one objective let the solver trade the plan year for them).
 
 | stage              | quantity | objective (window years t, weights w_t)                             |
 |--------------------|----------|---------------------------------------------------------------------|
-| violation          | clients  | Σ tier weight × floor shortfall (loans ÷ mean mid loan size) + completion shortfall |
+| violation_regulatory | clients | Σ regulatory floor shortfall (loans ÷ mean mid loan size s̄)     |
+| violation_department | clients | Σ department target shortfall (loans ÷ s̄)                       |
+| violation_completion | clients | Σ long-term completion shortfall                                |
 | zero_key_load      | clients  | Σ w_t θ0_t, θ0_t ≥ x[b,t] − ref[b] for branches whose sharing key is 0 |
 | client_load        | clients  | Σ w_t θ_t,  θ_t ≥ (x[b,t] − ref[b]) / key[b] for keyed branches     |
 | client_deviation   | clients  | Σ w_t |x − ref'|                                                      |
-| loan_violation     | loans    | clients fixed, one year at a time: Σ tier weight × loan floor shortfall |
+| loan_violation_regulatory | loans | clients fixed, one year at a time: Σ regulatory loan floor shortfall ÷ s̄ |
+| loan_violation_department | loans | the same for the department's loan targets                |
 | loan_load          | loans    | θy ≥ (y[b] − mid[b]) / loan_key[b]                                   |
 | loan_deviation     | loans    | Σ |y − mid| / s̄                                                       |
 
@@ -47,8 +56,14 @@ from typing import Literal
 Phase = Literal["plan_year", "rolling"]
 PHASES: tuple[Phase, ...] = ("plan_year", "rolling")
 
-#: Stage-1 penalty per unit of shortfall by tier (client-equivalents; loans ÷ mean mid loan size).
-TIER_WEIGHTS = {"regulatory": 1000.0, "department": 10.0, "completion": 1.0}
+#: The shortfall tiers in the order they are minimised (each its own stage; see "Tiers are stages").
+Tier = Literal["regulatory", "department", "completion"]
+TIERS: tuple[Tier, ...] = ("regulatory", "department", "completion")
+#: Cost per unit of shortfall in each tier's stage (client-equivalents; loans ÷ mean mid loan size).
+#: The tiers no longer trade against each other (one stage each); the scale keeps each stage's
+#: absolute slack (`STAGE_ABS_TOL` ÷ weight) well under the checker's tolerance — tiers scaled
+#: by 1 let a 万元-sized loan floor end 1e-5 short in a property test.
+TIER_WEIGHTS: dict[Tier, float] = {"regulatory": 1000.0, "department": 10.0, "completion": 1.0}
 #: Relative and absolute slack kept when a stage's optimum becomes a bound for the later stages.
 STAGE_REL_TOL = 1e-9
 STAGE_ABS_TOL = 1e-7
@@ -63,18 +78,22 @@ MIN_LOAN_KEY = 1e-9
 
 @dataclass(frozen=True)
 class Stage:
-    """One lexicographic stage: its name and what it decides."""
+    """One lexicographic stage: its name, what it decides and, for a shortfall stage, its tier."""
 
     name: str
     quantity: Literal["clients", "loans"]
+    tier: Tier | None = None
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("violation", "clients"),
+    Stage("violation_regulatory", "clients", "regulatory"),
+    Stage("violation_department", "clients", "department"),
+    Stage("violation_completion", "clients", "completion"),
     Stage("zero_key_load", "clients"),
     Stage("client_load", "clients"),
     Stage("client_deviation", "clients"),
-    Stage("loan_violation", "loans"),
+    Stage("loan_violation_regulatory", "loans", "regulatory"),
+    Stage("loan_violation_department", "loans", "department"),
     Stage("loan_load", "loans"),
     Stage("loan_deviation", "loans"),
 )

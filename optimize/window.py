@@ -16,7 +16,7 @@ import numpy as np
 
 from optimize.inputs import PlanInputs, normalised
 from optimize.regulation import FloorRow
-from optimize.stages import MIN_LOAN_KEY, TIER_WEIGHTS, Phase
+from optimize.stages import MIN_LOAN_KEY, TIER_WEIGHTS, Phase, Tier
 
 
 @dataclass(frozen=True)
@@ -255,7 +255,7 @@ def loan_scale(inputs: PlanInputs) -> float:
     return float(np.mean(inputs.size_mid)) or 1.0
 
 
-def shortfall_weights(inputs: PlanInputs, floors: tuple[WindowFloor, ...]) -> np.ndarray:
-    """Stage-1 cost of one unit of each window floor's shortfall: tier weight (÷ s̄ for loans)."""
+def shortfall_weights(inputs: PlanInputs, floors: tuple[WindowFloor, ...], tier: Tier) -> np.ndarray:
+    """Cost of one unit of each window floor's shortfall in `tier`'s stage: w_tier per client, w_tier/s̄ per 万元; 0 off the tier."""
     s = loan_scale(inputs)
-    return np.array([TIER_WEIGHTS[f.row.tier] / (s if f.row.quantity == "loans" else 1.0) for f in floors])
+    return np.array([TIER_WEIGHTS[tier] / (s if f.row.quantity == "loans" else 1.0) if f.row.tier == tier else 0.0 for f in floors])

@@ -23,7 +23,7 @@ class LoanStagesGiveUp:
 
     @staticmethod
     def solve_loans(inputs, window):
-        raise SolveError(f"{window.phase}/loan_violation", "Infeasible")
+        raise SolveError(f"{window.phase}/loan_violation_regulatory", "Infeasible")
 
 
 def test_fallback_finishes_the_window_on_the_reference_engine() -> None:
@@ -38,7 +38,7 @@ def test_fallback_finishes_the_window_on_the_reference_engine() -> None:
     one = year_window(inputs, window, 0, clients.values, np.zeros((n, 0)))
     loans = Fallback(LoanStagesGiveUp, log).solve_loans(inputs, one)
     reference = engine_module("pyomo").solve_loans(inputs, one)
-    assert log == ["plan_year/loan_violation: Infeasible"]
+    assert log == ["plan_year/loan_violation_regulatory: Infeasible"]
     np.testing.assert_allclose(loans.values, reference.values, atol=1e-6)
 
 

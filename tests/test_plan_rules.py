@@ -436,3 +436,38 @@ def test_rounding_keeps_a_risk_capped_branch_inside_its_band() -> None:
     plan = make_plan(scenario)
     assert wide(plan).loc["B1", 2014] == 2.0
     assert [b for b in check_plan(scenario, plan.targets) if b.severity == "hard"] == []
+
+
+# ---------------------------------------------------------------- tiers are strict
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_unmeetable_regulatory_floor_does_not_loosen_a_department_target(engine: str) -> None:
+    """Tiers are stages of their own, so slack kept on one tier's optimum cannot buy another's shortfall.
+
+    Four branches with 0/1/3/1 micro managers (capacity 0/10/30/10), no loan room at all (sizes 0,
+    book band 0), so loans are 0 whatever the clients. 两个不低于: the increment floor asks ≥ last
+    year's 30 万元 → short 30, unmeetable. Cycle target 75 over 3 years (no achievements) → the
+    department's schedule is 25 clients in 2014, which the 50 of capacity meets: 0 short.
+    Found by the P1/P2 property: with one weighted violation stage (1000 × 30 = 30,000), HiGHS
+    retried a later stage with the bound loosened by 1e-6 relative (0.03), and the schedule fell
+    0.003 clients short — a department violation the plan reported and nobody could explain.
+    """
+    rows = [branch(f"B{i}", outlets=o, client_managers=m, micro_client_managers=m, micro_loans=0.0, achieved_clients=0,
+                   long_term_target=None, last_year_target=None, last_year_actual=None,
+                   loan_size_min=0.0, loan_size_max=0.0, npl_ratio=0.0)
+            for i, (o, m) in enumerate([(0, 0), (0, 1), (1, 3), (0, 1)])]
+    rules = {"growth_rate": {"margin": 0.0}, "increment": {"margin": 0.0}}
+    raw = raw_scenario(rows, preset="two_not_lower", rules=rules, plan_year=2014,
+                       regulation={"preset": "two_not_lower", "rules": rules, "npl_tolerance_pp": 0.0},
+                       cycle={"start_year": 2014, "horizon_years": 3, "micro_client_target": 75},
+                       capacity={"new_clients_per_micro_client_manager": 10, "max_change": 0.05},
+                       risk={"book_change_min": 0.0, "book_change_max": 0.0, "capped_growth": 0.0, "npl_tolerance": 0.015},
+                       targets={"buffer": 0.0, "micro_client_increment": 0},
+                       policy={"name": "proportional", "sharing_key": "outlets", "ratchet_growth": 0.1})
+    raw["bank"].update(all_loans_prev=10_000.0, all_loan_increment_plan=0.0, micro_loans_prev=1_000.0,
+                       micro_loan_increment_prev=30.0, micro_clients_prev=0, micro_client_attrition=0.05)
+    plan = exact_plan(build(raw), engine=engine)
+    assert [(v["rule"], v["year"]) for v in plan.violations] == [("increment", 2014)]
+    assert plan.violations[0]["shortfall"] == pytest.approx(30.0)
+    assert sum(plan_year(plan).values()) == pytest.approx(25.0, abs=1e-6)
