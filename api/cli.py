@@ -335,7 +335,7 @@ def register_optional_commands() -> None:
     """Commands that live in their own modules (`api/cli_<name>.py`, each exporting `<name>_command`)."""
     import importlib
 
-    for name in ("simulate", "check", "letters"):
+    for name in ("simulate", "check", "letters", "compare"):
         try:
             module = importlib.import_module(f"api.cli_{name}")
         except ModuleNotFoundError as exc:

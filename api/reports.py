@@ -59,7 +59,11 @@ def loan_step(plan: Plan) -> float:
 
 def money_digits(plan: Plan) -> int:
     """Decimals that show a multiple of the loan rounding unit exactly (0 for 1 万元 in 万元, 4 in 亿元)."""
-    step = loan_step(plan)
+    return step_digits(loan_step(plan))
+
+
+def step_digits(step: float) -> int:
+    """Decimals that show every multiple of `step` exactly (0 for 1, 2 for 0.05, at most 6)."""
     for digits in range(0, 7):
         scaled = step * 10**digits
         if abs(scaled - round(scaled)) <= 1e-9 * max(1.0, scaled):
@@ -69,7 +73,11 @@ def money_digits(plan: Plan) -> int:
 
 def money_format(plan: Plan) -> str:
     """Excel number format of money cells: thousands separators, the rounding unit's decimals."""
-    digits = money_digits(plan)
+    return number_format(money_digits(plan))
+
+
+def number_format(digits: int) -> str:
+    """Excel number format with thousands separators and `digits` decimals."""
     return "#,##0" + ("." + "0" * digits if digits else "")
 
 

@@ -294,7 +294,7 @@ def free_form_problems(data: dict[str, Any], file: str, *, valid: bool) -> list[
         unknown = list(unknown_patch_keys(patch, Scenario, f"variants.{i}.patch"))
         problems += [Problem(file, path, f"unknown key (check the spelling){hint}") for path, hint in unknown]
         if valid and not unknown:
-            problems += patched_problems(data, patch, file, f"variants.{i}.patch")
+            problems += patched_problems(data, patch, file, f"variants.{i}.patch", variant.get("name"))
     return problems
 
 
@@ -332,15 +332,21 @@ def apply_patch(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def patched_problems(data: dict[str, Any], patch: dict[str, Any], file: str, prefix: str) -> list[Problem]:
-    """Problems of the scenario a patch makes, reported under the patch's own path."""
+def patched_problems(data: dict[str, Any], patch: dict[str, Any], file: str, prefix: str,
+                     variant: object = None) -> list[Problem]:
+    """Problems of the scenario a patch makes, reported under the patch's own path and naming the variant."""
     patched = apply_patch({k: v for k, v in data.items() if k != "variants"}, patch)
     try:
         Scenario.model_validate(patched)
     except ValidationError as exc:
         found = problems_from_validation(exc.errors(include_url=False), file, None)
-        return [Problem(p.file, f"{prefix}.{p.path}", p.message, p.value, p.has_value) for p in found]
+        return [Problem(p.file, f"{prefix}.{p.path}", in_variant(p.message, variant), p.value, p.has_value) for p in found]
     return []
+
+
+def in_variant(message: str, variant: object) -> str:
+    """A problem's message with the variant it belongs to: `… (in variant 'ratchet')`."""
+    return f"{message} (in variant {variant!r})" if isinstance(variant, str) else message
 
 
 # ---------------------------------------------------------------- units
@@ -351,7 +357,19 @@ def to_engine_units(scenario: Scenario) -> Scenario:
     unit = scenario.units.money
     if MONEY_FACTORS[unit] == 1.0:
         return scenario
-    return Scenario.model_validate(scale_money(scenario.model_dump(), lambda v: to_wan(v, unit)))
+    converted = Scenario.model_validate(scale_money(scenario.model_dump(), lambda v: to_wan(v, unit)))
+    keep_fields_set(converted, scenario)
+    return converted
+
+
+def keep_fields_set(converted: BaseModel, original: BaseModel) -> None:
+    """Mark on `converted` the fields the file gave, as on `original` (which sections a scenario
+    has, e.g. `simulation` and its models, survives the conversion to 万元)."""
+    object.__setattr__(converted, "__pydantic_fields_set__", set(original.model_fields_set))
+    for name in original.model_fields_set:
+        new, old = getattr(converted, name, None), getattr(original, name, None)
+        if isinstance(new, BaseModel) and isinstance(old, BaseModel):
+            keep_fields_set(new, old)
 
 
 def scale_money(data: dict[str, Any], convert: Callable[[float], float]) -> dict[str, Any]:

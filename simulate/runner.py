@@ -17,6 +17,9 @@ the CLI turns into an exception — the pool's pending chunks are cancelled and 
 processes terminated (killed if they do not stop within `STOP_GRACE_SECONDS`), so the run ends
 within seconds and leaves no process behind.
 
+Other independent work (e.g. the plans of a comparison's variants) goes through the same
+executors with `run_tasks(function, tasks, …)`: one call per task, results in task order.
+
 Dask: the address is checked (`dask_address_problem`: scheme tcp / tls / inproc / ucx, a host,
 a numeric port) and, for tcp, the scheduler is probed first (`probe_dask_scheduler`): something
 that is not a Dask scheduler (an HTTP or SSH server) is refused before Dask's client reads its
@@ -32,7 +35,8 @@ import signal
 import socket
 import struct
 from urllib.parse import urlsplit
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -176,17 +180,66 @@ def run_replications(
             fold(run_chunk(replicate, params, seed, first, count))
         return accumulator
     size = chunk_size(replications, workers)
-    pool_size = min(workers, math.ceil(replications / size))
+    with local_pool(replicate, min(workers, math.ceil(replications / size))) as pool:
+        _stream(pool, _chunk_calls(replicate, params, seed, replications, size), workers * IN_FLIGHT_PER_WORKER, fold)
+    return accumulator
+
+
+def run_tasks(
+    function: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    *,
+    workers: int | None = None,
+    dask_address: str | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> list[Any]:
+    """`[function(task) for task in tasks]` on the runner's executors, results in task order.
+
+    For independent pieces of work that are not replications (a comparison's plans, one per
+    variant). `function` must be importable at module level (workers unpickle it by name).
+    `workers`, `dask_address` and `progress` as in `run_replications`; one task per call.
+    """
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(f"workers must be 1–{MAX_WORKERS} (got {workers})")
+    results: dict[int, Any] = {}
+
+    def fold(pairs: list[tuple[int, Any]]) -> None:
+        results.update(pairs)
+        if progress is not None:
+            progress(len(results) / len(tasks))
+
+    calls = ((_indexed_call, (function, i, task)) for i, task in enumerate(tasks))
+    if dask_address is not None:
+        with dask_executor(dask_address) as (executor, threads):
+            _stream(executor, calls, threads * IN_FLIGHT_PER_WORKER, fold)
+    elif len(tasks) <= 1 or (workers or os.cpu_count() or 1) == 1:
+        for call, args in calls:
+            fold(call(*args))
+    else:
+        workers = workers or os.cpu_count() or 1
+        with local_pool(function, min(workers, len(tasks))) as pool:
+            _stream(pool, calls, workers * IN_FLIGHT_PER_WORKER, fold)
+    return [results[i] for i in range(len(tasks))]
+
+
+def _indexed_call(function: Callable[[Any], Any], index: int, task: Any) -> list[tuple[int, Any]]:
+    """One task's result with its index (what a worker sends back for `run_tasks`)."""
+    return [(index, function(task))]
+
+
+@contextmanager
+def local_pool(function: Callable[..., Any], size: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of `size` local worker processes with `function`'s module preloaded; on any
+    exception (Ctrl-C, SIGTERM turned into one) its work is cancelled and its processes stopped."""
     others = set(multiprocessing.active_children())
-    pool = ProcessPoolExecutor(max_workers=pool_size, mp_context=_process_context(replicate),
+    pool = ProcessPoolExecutor(max_workers=size, mp_context=_process_context(function),
                                initializer=ignore_interrupts)
     try:
-        _stream(pool, replicate, params, seed, replications, size, workers * IN_FLIGHT_PER_WORKER, fold)
+        yield pool
     except BaseException:
         stop_workers(pool, others)
         raise
     pool.shutdown(wait=True)
-    return accumulator
 
 
 def ignore_interrupts() -> None:
@@ -207,7 +260,7 @@ def stop_workers(pool: ProcessPoolExecutor, others: set[multiprocessing.process.
             process.join(STOP_GRACE_SECONDS)
 
 
-def _process_context(replicate: Replicate) -> multiprocessing.context.BaseContext:
+def _process_context(replicate: Callable[..., Any]) -> multiprocessing.context.BaseContext:
     """Fork server where there is one (workers forked from a clean process with the model imported:
     safe in a threaded server, and the caller's `__main__` is not re-imported), spawn elsewhere."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
@@ -222,23 +275,29 @@ def _chunks(replications: int, size: int) -> Iterator[tuple[int, int]]:
         yield first, min(size, replications - first)
 
 
-def _stream(executor: Executor, replicate: Replicate, params: Any, seed: int, replications: int,
-            size: int, window: int, fold: Callable[[list[ReplicationOutput]], None]) -> None:
-    """Keep at most `window` chunks in flight; fold each as it completes."""
-    chunks = _chunks(replications, size)
+def _chunk_calls(replicate: Replicate, params: Any, seed: int, replications: int,
+                 size: int) -> Iterator[tuple[Callable[..., Any], tuple]]:
+    """The worker calls of a run: one `run_chunk` per chunk of replications."""
+    for first, count in _chunks(replications, size):
+        yield run_chunk, (replicate, params, seed, first, count)
+
+
+def _stream(executor: Executor, calls: Iterator[tuple[Callable[..., Any], tuple]], window: int,
+            fold: Callable[[list], None]) -> None:
+    """Keep at most `window` calls in flight; fold each result (a list) as it completes."""
     pending: set[Future] = set()
     try:
-        for first, count in chunks:
-            pending.add(executor.submit(run_chunk, replicate, params, seed, first, count))
+        for call, args in calls:
+            pending.add(executor.submit(call, *args))
             if len(pending) >= window:
                 break
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 fold(future.result())
-                following = next(chunks, None)
+                following = next(calls, None)
                 if following is not None:
-                    pending.add(executor.submit(run_chunk, replicate, params, seed, *following))
+                    pending.add(executor.submit(following[0], *following[1]))
     finally:
         for future in pending:
             future.cancel()
@@ -247,6 +306,15 @@ def _stream(executor: Executor, replicate: Replicate, params: Any, seed: int, re
 def _run_on_dask(address: str, replicate: Replicate, params: Any, seed: int, replications: int,
                  fold: Callable[[list[ReplicationOutput]], None]) -> None:
     """Stream the chunks through a Dask cluster's scheduler at `address`."""
+    with dask_executor(address) as (executor, threads):
+        size = chunk_size(replications, threads)
+        _stream(executor, _chunk_calls(replicate, params, seed, replications, size),
+                threads * IN_FLIGHT_PER_WORKER, fold)
+
+
+@contextmanager
+def dask_executor(address: str) -> Iterator[tuple[Executor, int]]:
+    """An executor on the Dask scheduler at `address` (checked and probed first) and the cluster's thread count."""
     problem = dask_address_problem(address)
     if problem:
         raise ValueError(f"{problem} (got {address})")
@@ -263,10 +331,7 @@ def _run_on_dask(address: str, replicate: Replicate, params: Any, seed: int, rep
     except Exception as exc:  # noqa: BLE001 — distributed raises TypeError / ValueError for unusable comms
         raise ConnectionError(f"{type(exc).__name__}: {exc}") from None
     with client:
-        threads = max(1, sum(client.nthreads().values()))
-        size = chunk_size(replications, threads)
-        executor = client.get_executor(pure=False)
-        _stream(executor, replicate, params, seed, replications, size, threads * IN_FLIGHT_PER_WORKER, fold)
+        yield client.get_executor(pure=False), max(1, sum(client.nthreads().values()))
 
 
 def dask_address_problem(address: str) -> str | None:

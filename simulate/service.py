@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -57,6 +57,9 @@ class SimulationResult:
     metric_descriptions: dict[str, str]
     series: SeriesSummary                 # daily end-of-day portfolio balance, money
     money_unit: str = ENGINE_MONEY_UNIT
+    #: name → one value per replication, in replication order (paired differences between runs
+    #: on the same seeds, e.g. a comparison's variants: common random numbers)
+    values: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
     def in_money_unit(self, unit: str) -> "SimulationResult":
         """The same result with money metrics and the series expressed in `unit` (元 | 万元 | 亿元)."""
@@ -69,7 +72,9 @@ class SimulationResult:
         }
         series = SeriesSummary(self.series.day, self.series.mean * factor,
                                self.series.p5 * factor, self.series.p95 * factor)
-        return replace(self, metrics=metrics, series=series, money_unit=unit)
+        values = {name: tuple(v * factor for v in vs) if self.metric_units[name] == "money" else vs
+                  for name, vs in self.values.items()}
+        return replace(self, metrics=metrics, series=series, money_unit=unit, values=values)
 
     def unit_label(self, name: str) -> str:
         """The unit a metric is shown in: the money unit, 户 for counts, minutes, or blank for ratios."""
@@ -159,5 +164,6 @@ def run_simulation(
         metric_units={name: unit for name, (unit, _) in spec.metrics.items()},
         metric_descriptions={name: text for name, (_, text) in spec.metrics.items()},
         series=accumulator.series(),
+        values={name: tuple(accumulator.values[name]) for name in spec.metrics},
     )
 
