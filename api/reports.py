@@ -27,7 +27,8 @@ from scenarios.schema import from_wan
 #: Order of the branch table's columns (the workbook, CSV and, as far as it fits, the terminal).
 #: The plan checker reads the workbook's branch sheet by header names; `target_clients` stays column H.
 BRANCH_COLUMNS = ("id", "name", "long_term_target", "achieved_clients", "pace", "last_year_target", "last_year_actual",
-                  "target_clients", "change", "target_loan_increment", "capacity", "reason")
+                  "target_clients", "change", "target_loan_increment", "capacity", "ratchet_coefficient", "effective_reward",
+                  "reason")
 #: Columns summed in the totals row.
 SUMMED = ("long_term_target", "achieved_clients", "pace", "last_year_target", "last_year_actual", "target_clients",
           "change", "target_loan_increment", "capacity")
@@ -113,9 +114,70 @@ def branch_values(plan: Plan, lang: Lang = "zh") -> pd.DataFrame:
         "change": pd.array([None if t is None else int(c) - int(round(t)) for c, t in zip(clients, last_target)], dtype="Int64"),
         "target_loan_increment": np.round(table["target_loan_increment"].to_numpy(float) * money_factor(plan), digits),
         "capacity": np.rint(table["capacity"].to_numpy(float)).astype(np.int64),
+        "ratchet_coefficient": np.round(plan.ratchet.values, 2),
+        "effective_reward": np.round(effective_rewards(plan) * money_factor(plan), reward_digits(plan)),
         "reason": reasons,
     })
     return frame[list(BRANCH_COLUMNS)]
+
+
+def effective_rewards(plan: Plan) -> np.ndarray:
+    """Each branch's reward per extra client net of the targets it raises, 万元 per client (engine units).
+
+    Weitzman's `β(1 − ρ)/(1 − ρ + ρλ)` with β = `incentives.bonus_per_client`, ρ =
+    `incentives.discount_factor` and λ the plan's ratchet coefficient; +∞ where the formula
+    diverges, NaN in the cycle's last year (no λ).
+
+    Where it is computed, and why here: λ is the engine's (`optimize.ratchet`), the formula is the
+    behaviour model's (`simulate.behaviour`, shared with the policy loop). `optimize/` may not
+    import `simulate/`, and `simulate/` should not be needed to make a plan, so the plan JSON of
+    `optimize.plan` carries λ only and the application layer, which may import both, combines them.
+    """
+    from simulate.behaviour import effective_reward_per_unit
+
+    incentives = plan.scenario.incentives
+    return effective_reward_per_unit(incentives.bonus_per_client, incentives.discount_factor, plan.ratchet.values)
+
+
+#: Decimals of a reward per client by money unit: whole 元, 0.01 万元 (100 元), 0.000001 亿元 (100 元).
+REWARD_DIGITS = {"元": 0, "万元": 2, "亿元": 6}
+
+
+def reward_digits(plan: Plan) -> int:
+    """Decimals of a reward per client in the scenario's money unit (`REWARD_DIGITS`)."""
+    return REWARD_DIGITS[plan.scenario.units.money]
+
+
+def incentives_json(plan: Plan) -> dict:
+    """β, ρ and the bank's distribution of the effective reward (file's money unit per client).
+
+    `unbounded` counts branches where Weitzman's sum diverges; the quantiles are over the finite
+    values (null when there are none, e.g. in the cycle's last year).
+    """
+    incentives = plan.scenario.incentives
+    factor, digits = money_factor(plan), reward_digits(plan)
+    rewards = effective_rewards(plan) * factor
+    finite = rewards[np.isfinite(rewards)]
+    lam = plan.ratchet.values
+    lam = lam[np.isfinite(lam)]
+
+    def quantiles(values: np.ndarray, places: int) -> dict | None:
+        if not len(values):
+            return None
+        q = np.percentile(values, [0, 10, 50, 90, 100])
+        return {name: float(round(v, places)) for name, v in zip(("min", "p10", "p50", "p90", "max"), q)} | {
+            "mean": float(round(values.mean(), places))}
+
+    return {
+        "bonus_per_client": float(round(incentives.bonus_per_client * factor, digits)),
+        "penalty_per_client": float(round(incentives.penalty_per_client * factor, digits)),
+        "discount_factor": incentives.discount_factor,
+        "next_year": plan.ratchet.next_year,
+        "ratchet_coefficient": quantiles(lam, 4),
+        "effective_reward": quantiles(finite, digits),
+        "unbounded": int(np.isinf(rewards).sum()),
+        "finite_difference_branches": int(plan.ratchet.finite_difference.sum()),
+    }
 
 
 def branch_frame(plan: Plan, lang: Lang = "zh") -> pd.DataFrame:
@@ -357,6 +419,7 @@ class Formats:
         self.reason = book.add_format({**base, "indent": 1, "shrink": True})
         self.number = book.add_format({**base, "num_format": "#,##0"})
         self.money = book.add_format({**base, "num_format": money_fmt})
+        self.decimal = book.add_format({**base, "num_format": "0.00##"})
         self.year = book.add_format({**base, "num_format": "0", "align": "center"})
         self.total_text = book.add_format({**base, "bold": True, "top": 1, "bottom": 6})
         self.total_number = book.add_format({**base, "bold": True, "top": 1, "bottom": 6, "num_format": "#,##0"})
@@ -386,12 +449,14 @@ def write_branch_sheet(book: Any, ws: Any, f: Formats, plan: Plan, lang: Lang) -
     widths = {"id": 8, "name": 14, "reason": 58, "target_loan_increment": 16}
     for col, key in enumerate(keys):
         write_text(ws, 0, col, str(frame.columns[col]), f.header, quoted=f.quoted)
-        fmt = f.money if key == "target_loan_increment" else f.reason if key == "reason" else f.text if key in ("id", "name") else f.number
+        fmt = (f.money if key == "target_loan_increment" else f.reason if key == "reason" else f.text if key in ("id", "name")
+               else f.decimal if key in ("ratchet_coefficient", "effective_reward") else f.number)
         ws.set_column(col, col, widths.get(key, 10), fmt)
     ws.set_row(0, 45)
     n = len(frame)
     for row, values in enumerate(frame.itertuples(index=False), start=1):
         for col, value in enumerate(values):
+            value = "∞" if isinstance(value, float) and value == np.inf else value  # Weitzman's sum diverges
             write_cell(ws, row, col, None if value is pd.NA else value, f.quoted)
     from xlsxwriter.utility import xl_rowcol_to_cell
 
@@ -446,6 +511,8 @@ def plan_csv(plan: Plan, lang: Lang = "zh") -> str:
     digits = money_digits(plan)
     loans = frame.columns[BRANCH_COLUMNS.index("target_loan_increment")]
     frame[loans] = frame[loans].map(lambda v: f"{v:.{digits}f}")
+    reward = frame.columns[BRANCH_COLUMNS.index("effective_reward")]
+    frame[reward] = frame[reward].map(lambda v: "∞" if v == np.inf else "" if np.isnan(v) else f"{v}")
     return csv_text(frame)
 
 
@@ -457,4 +524,10 @@ def plan_json(plan: Plan, lang: Lang = "zh") -> dict:
     for key in ("violations", "warnings"):
         data[key] = [{**v, "rule_text": labels.rule_name(v["rule"], lang)} for v in data[key]]
     data["messages"] = diagnostic_lines(plan, lang)
+    rewards = effective_rewards(plan) * money_factor(plan)
+    digits = reward_digits(plan)
+    for row, reward in zip(data["branches"], rewards):
+        row["effective_reward"] = float(round(reward, digits)) if np.isfinite(reward) else None
+        row["effective_reward_unbounded"] = bool(np.isinf(reward))
+    data["incentives"] = incentives_json(plan)
     return data

@@ -19,13 +19,13 @@ from rich.text import Text
 
 from api import labels
 from api.labels import Lang
-from api.reports import BRANCH_COLUMNS, branch_values, diagnostic_lines, money_digits, shortfall_frame
+from api.reports import REWARD_DIGITS, BRANCH_COLUMNS, branch_values, diagnostic_lines, money_digits, shortfall_frame
 from optimize.plan import Plan
 from scenarios.text import printable
 
 #: Columns in order of importance: the first ones are always shown; later ones while they fit.
-PRIORITY = ("id", "name", "target_clients", "target_loan_increment", "last_year_target", "change", "last_year_actual",
-            "pace", "capacity", "long_term_target", "achieved_clients", "reason")
+PRIORITY = ("id", "name", "target_clients", "target_loan_increment", "ratchet_coefficient", "last_year_target", "change",
+            "effective_reward", "last_year_actual", "pace", "capacity", "long_term_target", "achieved_clients", "reason")
 #: Widest a name cell gets before it is shortened with `…`.
 NAME_MAX = 16
 #: Cells of padding and border a column costs in a rich table (box edges and one space each side).
@@ -34,17 +34,26 @@ COLUMN_COST = 3
 LISTED = 20
 
 
-def cell_text(key: str, value: object, digits: int) -> str:
+def cell_text(key: str, value: object, digits: int, reward_digits: int = 2) -> str:
     """A value as printed: numbers with thousands separators (money to the rounding unit), blanks for gaps."""
     if value is None or (hasattr(value, "__class__") and str(value) in ("<NA>", "nan")):
         return "—"
     if key == "target_loan_increment":
         return f"{float(value):,.{digits}f}"
+    if key == "ratchet_coefficient":
+        return f"{float(value):+.2f}"
+    if key == "effective_reward":
+        return reward_text(float(value), reward_digits)
     if key in ("id", "name", "reason"):
         return printable(str(value))
     if key == "change":
         return f"{int(value):+,d}"
     return f"{int(value):,d}"
+
+
+def reward_text(value: float, digits: int) -> str:
+    """An effective reward per client as shown: ∞ where Weitzman's sum diverges, else to `digits` decimals."""
+    return "∞" if value == float("inf") else f"{value:,.{digits}f}"
 
 
 def shorten(text: str, width: int) -> str:
@@ -116,7 +125,7 @@ def render(console: Console, plan: Plan, lang: Lang) -> None:
 
 def branch_table(console: Console, values, lang: Lang, unit: str, digits: int, totals: dict) -> None:
     """The branch table at the console's width, or one block per branch when even the key columns do not fit."""
-    texts = {key: [cell_text(key, v, digits) for v in values[key]] for key in BRANCH_COLUMNS}
+    texts = {key: [cell_text(key, v, digits, REWARD_DIGITS[unit]) for v in values[key]] for key in BRANCH_COLUMNS}
     texts["name"] = [shorten(t, NAME_MAX) for t in texts["name"]]
     total_row = {key: "" for key in BRANCH_COLUMNS}
     total_row["id"] = labels.word("total", lang)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from typing import Literal
 
@@ -27,6 +28,7 @@ import pandas as pd
 
 from optimize.diagnostics import AT_CAPACITY_TOL, MONEY_DIGITS, Diagnostics, diagnose
 from optimize.inputs import PlanInputs, plan_inputs, schedule_position
+from optimize.ratchet import RatchetCoefficients, ratchet_coefficients
 from optimize.regulation import CLIENT_RULES, LOAN_RULES
 from optimize.solve import SolveReport, solve_plan
 from scenarios.schema import PolicyName, Scenario, from_wan
@@ -89,6 +91,11 @@ class Plan:
         })
         return table
 
+    @cached_property
+    def ratchet(self) -> RatchetCoefficients:
+        """λ_b = ∂(next year's target)/∂(this year's actual) per branch (`optimize.ratchet`); NaN in the cycle's last year."""
+        return ratchet_coefficients(self.inputs, self.report.windows, self.report.lp_x)
+
     def plan_year_reference(self) -> np.ndarray:
         """ref' of the plan year: the policy's reference clamped to each branch's box (capacity, smoothing,
         a lock); what the floors add above it is the branch's extra share."""
@@ -111,6 +118,7 @@ class Plan:
         later_x = wide["target_clients"].reindex(index=table["id"], columns=years).to_numpy()
         later_y = wide["target_loan_increment"].reindex(index=table["id"], columns=years).to_numpy() * money
         columns = {name: table[name].tolist() for name in table.columns}
+        lam = self.ratchet.values
         branches = []
         for i, branch_id in enumerate(columns["id"]):
             branches.append({
@@ -127,6 +135,7 @@ class Plan:
                 "at_capacity": bool(columns["at_capacity"][i]),
                 "risk_capped": bool(columns["risk_capped"][i]),
                 "schedule": columns["schedule"][i],
+                "ratchet_coefficient": None if np.isnan(lam[i]) else _round(lam[i], 4),
                 "rolling": [
                     {"year": year, "target_clients": clients(later_x[i, j]),
                      "target_loan_increment": _round(later_y[i, j], digits)}

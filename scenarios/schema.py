@@ -17,6 +17,8 @@ from pydantic_core import PydanticCustomError
 
 from scenarios.base import StrictModel
 from scenarios.consistency import model_messages
+from scenarios.incentives import MONEY_FIELDS as INCENTIVE_MONEY_FIELDS
+from scenarios.incentives import Incentives
 from scenarios.simulation import MONEY_FIELDS as SIMULATION_MONEY_FIELDS
 from scenarios.simulation import SimulationSettings
 
@@ -230,6 +232,7 @@ class Scenario(StrictModel):
     risk: Risk = Risk()
     targets: DepartmentTargets = DepartmentTargets()
     policy: Policy = Policy()
+    incentives: Incentives = Incentives()
     branches: list[Branch] = Field(..., min_length=1, max_length=50_000, description="the branch table, inline or a CSV/XLSX path")
     simulation: SimulationSettings = SimulationSettings()
     variants: list[Variant] = Field(default_factory=list, max_length=MAX_VARIANTS, description="policy options to compare, at most 50")
@@ -271,4 +274,5 @@ MONEY_FIELDS: tuple[str, ...] = (
     "branches.*.loan_size_max",
     "branches.*.locked_target_loan_increment",
     *(f"simulation.{path}" for path in SIMULATION_MONEY_FIELDS),
+    *(f"incentives.{path}" for path in INCENTIVE_MONEY_FIELDS),
 )

@@ -116,3 +116,21 @@ def free_riding_share(own_share: ArrayLike, team_size: int, team_credit: float) 
         raise ValueError(f"team_credit must be in [0, 1] (got {team_credit})")
     share = np.asarray(own_share, dtype=float) * ((1 - team_credit) + team_credit / team_size)
     return float(share) if share.ndim == 0 else share
+
+
+def effective_reward_per_unit(beta: float, rho: float, lam: ArrayLike) -> np.ndarray:
+    """Weitzman's `β(1 − ρ)/(1 − ρ + ρλ)` for every λ of an array: +∞ where it diverges, NaN where λ is NaN.
+
+    `weitzman_effective_reward` over a bank's branches, whose λ may leave the formula's domain: where
+    `1 − ρ + ρλ ≤ 0` (λ ≤ −(1 − ρ)/ρ, a catch-up rule that cuts the next target by more than that
+    per extra unit) every term of Weitzman's discounted sum is a gain and the sum has no bound — the
+    stationary model says the unit is worth more than any finite bonus. NaN λ (no next year in the
+    cycle) stays NaN: the caller decides what a unit is worth then.
+    """
+    lam = np.asarray(lam, dtype=float)
+    defined = np.isfinite(lam) & (1 - rho + rho * np.nan_to_num(lam) > 0)
+    reward = np.full(lam.shape, np.inf)
+    reward[np.isnan(lam)] = np.nan
+    for i in zip(*np.nonzero(defined)):
+        reward[i] = weitzman_effective_reward(beta, rho, float(lam[i]))
+    return reward
