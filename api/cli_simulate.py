@@ -58,6 +58,27 @@ METRIC_LABELS: dict[str, str] = {
     "declined_draw_amount": "额度不足未提款 declined draws",
     "counter_visits": "柜面提款笔数 counter drawdowns",
     "counter_wait_minutes": "柜面平均等候 counter wait",
+    "new_clients": "新增贷款户数 new clients",
+    "new_loans": "新发放贷款 new loans",
+    "approval_rate": "申贷获得率 approval rate",
+    "cross_sell_rate": "交叉销售率 cross-sell rate",
+    "bundle_rate": "产品包覆盖率 bundle rate",
+    "loan_margin": "贷款利差 loan margin (rate − FTP)",
+    "simulated_profit": "模拟利润 simulated profit",
+    "department_payout": "部门分润 department payout",
+    "branch_payout": "支行分润 branch payout",
+    "member_payout": "组员分润 member payout",
+    "profit_after_incentives": "激励后利润 profit after incentives",
+    "default_rate": "违约率 default rate",
+    "leads": "商机 leads",
+    "applications": "申请户数 applications",
+    "approvals": "获批户数 approvals",
+    "renewals": "还后再贷 renewals",
+    "attrition": "流失户数 attrition",
+    "visits": "市场走访 visits",
+    "effort": "组员努力 member effort",
+    "leader_effort": "组长努力 leader effort",
+    "large_sme_hours": "小企业工时 large-SME hours",
 }
 
 #: Table width when the output is not a terminal (files, pipes).
@@ -66,7 +87,7 @@ TABLE_WIDTH = 110
 
 def simulate_command(
     source: Annotated[str, typer.Argument(help="scenario file (YAML/JSON) or bundled scenario name")],
-    model: Annotated[str, typer.Option("--model", help="model to run, e.g. revolving_credit")] = "revolving_credit",
+    model: Annotated[str, typer.Option("--model", help="model to run: revolving_credit or joint_marketing")] = "revolving_credit",
     replications: Annotated[Optional[int], typer.Option("--replications", help="Monte Carlo replications (default: the scenario's simulation.replications)")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="root random seed (default: the scenario's simulation.seed)")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", help="local worker processes (default: all cores; 1: in this process)")] = None,
@@ -92,7 +113,7 @@ def simulate_command(
     elif format is SimulateFormat.csv:
         text = csv_text(result.metrics_frame(), index=True)
     else:
-        text = render_table(result, title=f"{scenario.name} — {model}")
+        text = render_table(result, title=f"{scenario.name} — {model}") + render_breakdowns(result)
     write_output(text, out)
 
 
@@ -137,7 +158,7 @@ def _run_with_progress(scenario, model: str, replications: int | None, seed: int
         return run_simulation(
             scenario.simulation, model, replications=replications, seed=seed, workers=workers,
             dask_address=dask, progress=lambda done: bar.update(task, completed=done),
-            start_year=scenario.plan_year,
+            start_year=scenario.plan_year, scenario=scenario,
         )
 
 
@@ -157,6 +178,35 @@ def render_table(result: SimulationResult, title: str) -> str:
                       show(s.mean), ci, show(s.p5), show(s.p95))
     buffer = io.StringIO()
     Console(file=buffer, width=TABLE_WIDTH, force_terminal=False, color_system=None).print(table)
+    return buffer.getvalue()
+
+
+#: Metrics shown in the per-group and per-branch tables (means with their 95 % CI).
+BREAKDOWN_COLUMNS = ("new_clients", "new_loans", "approval_rate", "simulated_profit", "department_payout", "branch_payout",
+                     "member_payout", "default_rate")
+BREAKDOWN_TITLES = {"group": "各联合营销小组 per group", "branch": "各支行 per branch"}
+
+
+def render_breakdowns(result: SimulationResult) -> str:
+    """Per-group and per-branch tables (models that report them): each cell the mean and its 95 % CI."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=TABLE_WIDTH * 2, force_terminal=False, color_system=None)
+    for scope, by_id in result.breakdowns.items():
+        names = [n for n in BREAKDOWN_COLUMNS if any(n in values for values in by_id.values())]
+        table = Table(title=Text(BREAKDOWN_TITLES.get(scope, scope)), title_justify="left")
+        table.add_column("id")
+        for name in names:
+            unit = result.unit_label(name)
+            table.add_column(f"{METRIC_LABELS.get(name, name)} ({'%' if result.metric_units[name] == 'ratio' else unit})", justify="right")
+        for ident, values in by_id.items():
+            cells = []
+            for name in names:
+                s = values.get(name)
+                show = partial(_format, kind=result.metric_units[name], money_unit=result.money_unit)
+                cells.append("—" if s is None else show(s.mean) if math.isnan(s.ci95[0])
+                             else f"{show(s.mean)} [{show(s.ci95[0])}, {show(s.ci95[1])}]")
+            table.add_row(printable(ident), *cells)
+        console.print(table)
     return buffer.getvalue()
 
 

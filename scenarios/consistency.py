@@ -70,6 +70,21 @@ def plan_year_in_cycle(plan_year: float, start_year: float, horizon_years: float
     return None
 
 
+def floor_within_cap(floor: float, cap: float) -> str | None:
+    """floor ≤ cap: effort without reward cannot exceed the largest effort."""
+    if floor > cap:
+        return f"floor must be ≤ cap (got {floor:g} > {cap:g})"
+    return None
+
+
+def contribution_weights_sum_to_one(deposit_weight: float, pos_weight: float, payroll_weight: float) -> str | None:
+    """w_deposit + w_pos + w_payroll = 1 (within 1e-6): the contribution score runs from 0 to 1."""
+    total = deposit_weight + pos_weight + payroll_weight
+    if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
+        return f"contribution weights must sum to 1 (got {total:g})"
+    return None
+
+
 @dataclass(frozen=True)
 class CrossRule:
     """A rule between fields of one section: where it applies, what it reads, where it reports."""
@@ -92,6 +107,9 @@ CROSS_RULES: tuple[CrossRule, ...] = (
     CrossRule("branches.*", ("micro_client_managers", "client_managers"), micro_managers_within_managers),
     CrossRule("branches.*", ("loan_size_min", "loan_size_max"), loan_size_band_ordered),
     CrossRule("", ("plan_year", "cycle.start_year", "cycle.horizon_years"), plan_year_in_cycle),
+    CrossRule("simulation.joint_marketing.effort", ("floor", "cap"), floor_within_cap),
+    CrossRule("simulation.joint_marketing.cross_sell", ("deposit_weight", "pos_weight", "payroll_weight"),
+              contribution_weights_sum_to_one),
 )
 
 

@@ -24,10 +24,10 @@ from pydantic import BaseModel, ValidationError
 from scenarios.base import model_in
 from scenarios.consistency import cross_field_problems
 from scenarios.errors import Problem, ScenarioError
+from scenarios.markets import market_problems
 from scenarios.headers import column_field, header_text, without_separators
 from scenarios.reading import MAX_FILE_BYTES, Table, decode_text, parse_document, read_bytes, read_table
 from scenarios.schema import MAX_MONEY_WAN, MONEY_FACTORS, MONEY_FIELDS, Branch, Scenario, Variant, from_wan, to_wan
-from scenarios.simulation import SimulationSettings
 
 __all__ = ["MAX_FILE_BYTES", "load_scenario", "load_scenario_with_files", "scenario_from_dict", "dump_scenario", "bundled_names"]
 
@@ -93,7 +93,7 @@ def scenario_from_dict(raw: dict[str, Any], *, file: str = "<scenario>", base_di
 
     Every problem is found in one pass: field problems, rules between fields whose inputs are
     valid (`scenarios.consistency`), money beyond the limit once converted, and unknown keys in
-    the free-form parts (variant patches, `simulation.joint_marketing`).
+    the free-form parts (variant patches), and the `markets:` section's references.
     """
     data = dict(raw)
     table = None
@@ -114,6 +114,7 @@ def scenario_from_dict(raw: dict[str, Any], *, file: str = "<scenario>", base_di
         problems = problems_from_validation(field_errors, file, table)
         problems += [Problem(_where(file, table, path), path, message)
                      for path, message in cross_field_problems(data, Scenario, errored)]
+        problems += [Problem(file, path, message) for path, message in _market_problems(data, errored)]
         if not problems:  # the raw rules missed what the models found: never lose a problem
             problems = problems_from_validation(errors, file, table)
     problems += money_limit_problems(data, file, table, errored)
@@ -125,6 +126,14 @@ def scenario_from_dict(raw: dict[str, Any], *, file: str = "<scenario>", base_di
         return to_engine_units(scenario)
     except ValidationError as exc:
         raise ScenarioError(problems_from_validation(exc.errors(include_url=False), file, table)) from None
+
+
+def _market_problems(data: dict[str, Any], errored: set[str]) -> list[tuple[str, str]]:
+    """The `markets:` section's rules between fields (`scenarios.markets.market_problems`), on the raw mapping."""
+    branches = data.get("branches")
+    ids = [b.get("id") for b in branches if isinstance(b, dict)] if isinstance(branches, list) else None
+    return [(path, message) for path, message in market_problems(data.get("markets"), "markets", ids)
+            if not any(path == e or path.startswith(e + ".") for e in errored)]
 
 
 def read_branch_table(path: Path, money_unit: str = "万元") -> Table:
@@ -278,14 +287,9 @@ def free_form_problems(data: dict[str, Any], file: str, *, valid: bool) -> list[
 
     A variant's patch must name scenario fields (it is merged into the base scenario); when the
     base is valid, the patched scenario is validated too and its problems reported under
-    `variants.N.patch`. `simulation.joint_marketing` has no settings yet: any key there is unknown.
+    `variants.N.patch`.
     """
     problems: list[Problem] = []
-    simulation = data.get("simulation")
-    marketing = simulation.get("joint_marketing") if isinstance(simulation, dict) else None
-    if isinstance(marketing, dict) and _is_free_form(SimulationSettings, "joint_marketing"):
-        problems += [Problem(file, f"simulation.joint_marketing.{key}", "unknown key: joint marketing has no settings yet")
-                     for key in marketing]
     variants = data.get("variants")
     for i, variant in enumerate(variants if isinstance(variants, list) else []):
         patch = variant.get("patch") if isinstance(variant, dict) else None
@@ -296,11 +300,6 @@ def free_form_problems(data: dict[str, Any], file: str, *, valid: bool) -> list[
         if valid and not unknown:
             problems += patched_problems(data, patch, file, f"variants.{i}.patch", variant.get("name"))
     return problems
-
-
-def _is_free_form(model: type[BaseModel], name: str) -> bool:
-    field = model.model_fields.get(name)
-    return field is not None and field.annotation is dict
 
 
 def unknown_patch_keys(patch: dict[str, Any], model: type[BaseModel], prefix: str) -> Any:

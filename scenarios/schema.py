@@ -19,6 +19,8 @@ from scenarios.base import StrictModel
 from scenarios.consistency import model_messages
 from scenarios.incentives import MONEY_FIELDS as INCENTIVE_MONEY_FIELDS
 from scenarios.incentives import Incentives
+from scenarios.markets import MONEY_FIELDS as MARKET_MONEY_FIELDS
+from scenarios.markets import MarketsSection, market_problems
 from scenarios.simulation import MONEY_FIELDS as SIMULATION_MONEY_FIELDS
 from scenarios.simulation import SimulationSettings
 
@@ -235,6 +237,7 @@ class Scenario(StrictModel):
     incentives: Incentives = Incentives()
     branches: list[Branch] = Field(..., min_length=1, max_length=50_000, description="the branch table, inline or a CSV/XLSX path")
     simulation: SimulationSettings = SimulationSettings()
+    markets: MarketsSection | None = Field(None, description="specialised markets and joint-marketing groups (README \"Joint marketing\")")
     variants: list[Variant] = Field(default_factory=list, max_length=MAX_VARIANTS, description="policy options to compare, at most 50")
 
     @field_validator("branches", mode="before")
@@ -247,6 +250,14 @@ class Scenario(StrictModel):
     @model_validator(mode="after")
     def _cross_checks(self) -> "Scenario":
         raise_broken_rules(self, "")
+        return self
+
+    @model_validator(mode="after")
+    def _markets_reference_branches(self) -> "Scenario":
+        if self.markets is not None:
+            problems = market_problems(self.markets.model_dump(), "markets", [b.id for b in self.branches])
+            if problems:
+                raise PydanticCustomError("cross_field", "{message}", {"message": "; ".join(f"{p}: {m}" for p, m in problems)})
         return self
 
     @property
@@ -275,4 +286,5 @@ MONEY_FIELDS: tuple[str, ...] = (
     "branches.*.locked_target_loan_increment",
     *(f"simulation.{path}" for path in SIMULATION_MONEY_FIELDS),
     *(f"incentives.{path}" for path in INCENTIVE_MONEY_FIELDS),
+    *(f"markets.{path}" for path in MARKET_MONEY_FIELDS),
 )

@@ -20,12 +20,18 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 
 from scenarios.base import StrictModel
+from scenarios.marketing_settings import JointMarketingSettings
 
 #: Dotted paths (below `simulation`) of every money field, converted to 万元 on load.
 MONEY_FIELDS: tuple[str, ...] = (
     "revolving_credit.limit.median",
     "revolving_credit.limit.max",
     "revolving_credit.draw_amount.mean",
+    "joint_marketing.pricing.deposit_balance",
+    "joint_marketing.pricing.pos_fee",
+    "joint_marketing.pricing.payroll_fee",
+    "joint_marketing.costs.per_visit",
+    "joint_marketing.costs.per_loan",
 )
 
 #: Largest money amount accepted in any money field, in the file's money unit.
@@ -144,4 +150,4 @@ class SimulationSettings(SimulationModel):
     warmup_days: int = Field(0, ge=0, le=MAX_DAYS, description="days simulated before measurement starts; 0–3,660")
     days: int = Field(365, ge=1, le=MAX_DAYS, description="measured days after the warm-up; 1–3,660")
     revolving_credit: RevolvingCreditSettings = RevolvingCreditSettings()
-    joint_marketing: dict = Field(default_factory=dict, description="defined by the joint-marketing issue")
+    joint_marketing: JointMarketingSettings = JointMarketingSettings()

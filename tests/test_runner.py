@@ -155,7 +155,7 @@ def test_money_unit_scales_money_only():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"model": "joint_marketing"}, "allowed: revolving_credit"),   # not built yet: not in the list
+        ({"model": "joint-marketing"}, "allowed: revolving_credit"),   # a hyphen for the underscore: not a model
         ({"model": "nonsense"}, "unknown model 'nonsense'"),
         ({"replications": 0}, "replications must be ≥ 1 (got 0)"),
         ({"seed": -1}, "seed must be ≥ 0 (got -1)"),

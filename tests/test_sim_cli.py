@@ -59,7 +59,7 @@ def test_csv_to_a_file(cli, small_scenario, tmp_path):
     ("args", "expected"),
     [
         (["--replications", "0"], "--replications: must be ≥ 1 (got 0)"),        # no replication to run
-        (["--model", "joint_marketing"], "--model: unknown model"),               # a later issue's model
+        (["--model", "joint-marketing"], "--model: unknown model"),               # a hyphen for the underscore
         (["--workers", "0"], "--workers: must be ≥ 1 (got 0)"),                   # no worker to run on
         (["--seed", "-3"], "--seed: must be ≥ 0 (got -3)"),                       # SeedSequence needs ≥ 0
         (["--dask", "localhost"], "--dask: a scheduler address like tcp://host:8786 (got localhost)"),  # no scheme
