@@ -100,6 +100,9 @@ def simulate_command(
     if problems:
         fail(problems)
     scenario = load_or_exit(source, out)
+    if model == "joint_marketing" and scenario.markets is None:
+        fail([f"{source}: markets: the joint_marketing model needs the specialised markets and the groups "
+              f"(a markets: section with groups and markets; README \"Joint marketing\")"])
     try:
         result = _run_with_progress(scenario, model, replications, seed, workers, dask)
     except (OSError, TimeoutError) as exc:

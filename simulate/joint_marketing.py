@@ -463,8 +463,8 @@ def loan_frame(world: World) -> dict[str, np.ndarray]:
     p = world.params
     loans = world.loans
     start = np.array([x.start for x in loans], dtype=float)
-    end = np.minimum(np.array([x.end for x in loans], dtype=float), p.horizon)
-    days = np.clip(end - np.maximum(start, p.warmup_days), 0.0, None)
+    end = np.array([x.end for x in loans], dtype=float)          # inf: still open at the end of the run
+    days = np.clip(np.minimum(end, p.horizon) - np.maximum(start, p.warmup_days), 0.0, None)
     products = np.array([x.products for x in loans], dtype=float).reshape(-1, 3)
     return {
         "group": np.array([x.group for x in loans], dtype=np.int64),
