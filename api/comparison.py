@@ -386,9 +386,15 @@ def configured_models(scenario: Scenario, options: Sequence[Option]) -> list[str
 
 def simulation_call(scenario: Scenario, model: str, replications: int | None) -> dict[str, Any]:
     """The arguments one option's run of `model` is made with; equal arguments give equal results,
-    so options whose calls are equal share one run (the key is built from this very mapping)."""
-    return {"settings": scenario.simulation, "model": model, "replications": replications,
+    so options whose calls are equal share one run (the key is built from this very mapping). A model
+    that reads more of the scenario (joint_marketing: `markets:`) gets the scenario, keyed by that part."""
+    from simulate.service import MODELS
+
+    call = {"settings": scenario.simulation, "model": model, "replications": replications,
             "start_year": scenario.plan_year}
+    if MODELS[model].needs_scenario:
+        call |= {"markets": scenario.markets, "scenario": scenario}
+    return call
 
 
 def simulate_options(scenario: Scenario, options: Sequence[Option], models: Sequence[str], workers: int | None,
@@ -405,7 +411,8 @@ def simulate_options(scenario: Scenario, options: Sequence[Option], models: Sequ
         call = calls[next(pair for pair, k in keys.items() if k == key)]
         step = (lambda f, n=n: progress((n + f) / len(distinct))) if progress else None
         result = run_simulation(call["settings"], call["model"], replications=call["replications"], workers=workers,
-                                dask_address=dask_address, progress=step, start_year=call["start_year"])
+                                dask_address=dask_address, progress=step, start_year=call["start_year"],
+                                scenario=call.get("scenario"))
         done[key] = result.in_money_unit(scenario.units.money)
     runs = {pair: done[key] for pair, key in keys.items()}
     first = runs[(models[0], options[0].name)]
@@ -420,8 +427,8 @@ def call_key(call: dict[str, Any]) -> str:
     """A text key of a simulation call's arguments (settings as their JSON)."""
     import json
 
-    return json.dumps({k: v.model_dump(mode="json") if hasattr(v, "model_dump") else v for k, v in call.items()},
-                      sort_keys=True)
+    return json.dumps({k: v.model_dump(mode="json") if hasattr(v, "model_dump") else v for k, v in call.items()
+                       if k != "scenario"}, sort_keys=True)
 
 
 def compare_metrics(options: Sequence[Option], runs: dict, models: Sequence[str]) -> list[MetricComparison]:

@@ -137,6 +137,18 @@ METRICS: dict[str, tuple[str, str]] = {
     "profit_after_incentives": ("激励后利润", "Profit after incentives"),
     "default_rate": ("违约率", "Default rate"),
     "cross_sell_rate": ("交叉销售率", "Cross-sell rate"),
+    "bundle_rate": ("产品包覆盖率", "Bundle rate"),
+    "loan_margin": ("贷款利差", "Loan margin"),
+    "member_payout": ("组员分润", "Member payout"),
+    "leads": ("商机", "Leads"),
+    "applications": ("申请户数", "Applications"),
+    "approvals": ("获批户数", "Approvals"),
+    "renewals": ("还后再贷户数", "Renewals"),
+    "attrition": ("流失户数", "Attrition"),
+    "visits": ("市场走访", "Market visits"),
+    "effort": ("组员努力", "Member effort"),
+    "leader_effort": ("组长努力", "Leader effort"),
+    "large_sme_hours": ("小企业工时", "Large-SME hours"),
     "cycle_new_clients": ("周期新增客户", "Cycle new clients"),
     "cycle_completion": ("周期目标完成率", "Cycle completion"),
     "floor_missed_years": ("未达底线年数", "Years a floor is missed"),
@@ -149,7 +161,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "joint_marketing": ("联合营销与分润", "Joint marketing and profit sharing"),
     "policy_loop": ("多年政策循环", "Multi-year policy loop"),
 }
-KIND_UNITS = {"count": ("次", "count"), "minutes": ("分钟", "minutes"), "ratio": ("%", "%")}
+KIND_UNITS = {"count": ("次", "count"), "minutes": ("分钟", "minutes"), "hours": ("小时", "hours"), "ratio": ("%", "%")}
 
 
 def metric_name(metric: str, lang: Lang) -> str:
