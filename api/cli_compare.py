@@ -34,7 +34,7 @@ each model's metrics on the same random numbers.
 
 \b
 Examples:
-  microplan compare city-2014 --out compare.xlsx
+  microplan compare city-2014 --out compare.xlsx --report compare.html
   microplan compare mine.yaml --lang en --workers 2 --replications 20
 
 \b
@@ -46,15 +46,20 @@ Exit 0: every option meets every plan-year rule; 1: one does not; 2: bad input.
 def compare_command(
     source: Annotated[str, typer.Argument(metavar="FILE|NAME", help="scenario file (YAML / JSON) or bundled name")],
     out: Annotated[Optional[Path], typer.Option("--out", help="write the XLSX workbook here (.xlsx)")] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="write the self-contained HTML page here (.html)")] = None,
     lang: Annotated[Lang, typer.Option("--lang", help="language of every output: zh or en")] = Lang.zh,
     workers: Annotated[Optional[int], typer.Option("--workers", help="local worker processes (default: all cores; 1: in this process)")] = None,
     dask: Annotated[Optional[str], typer.Option("--dask", help="run on a Dask cluster: the scheduler's address, e.g. tcp://host:8786")] = None,
     replications: Annotated[Optional[int], typer.Option("--replications", help="Monte Carlo replications per option (default: the scenario's)")] = None,
 ) -> None:
-    problems = option_problems(source, None, out, workers, dask, replications)
+    problems = option_problems(source, report, out, workers, dask, replications)
     if problems:
         fail(problems)
+    if report is not None and out is not None and report.resolve() == out.resolve():
+        fail([f"{printable(str(out))}: --out: is also the --report file; name two files"])
     scenario = load_or_exit(source, out)
+    if report is not None:
+        load_or_exit(source, report)  # the page may not overwrite the scenario either
     comparison = run_with_progress(source, scenario, workers, dask, replications)
     words = lang.value
     write_output(summary_text(comparison, words), None)
@@ -63,6 +68,11 @@ def compare_command(
 
         write_output(comparison_xlsx(comparison, words), out)
         print(f"{written(words)}: {printable(str(out))}", file=sys.stderr)
+    if report is not None:
+        from api.comparison_html import render_comparison_html
+
+        write_output(render_comparison_html(comparison, words), report)
+        print(f"{written(words)}: {printable(str(report))}", file=sys.stderr)
     raise typer.Exit(EXIT_RELAXED if any(o.status == "relaxed" for o in comparison.options) else EXIT_OK)
 
 
@@ -126,7 +136,6 @@ def summary_text(comparison: Comparison, lang: str) -> str:
     from rich.text import Text
 
     from api import comparison_labels as words
-    from api.comparison_xlsx import summary_rows
     from api.reports import step_digits
 
     digits = step_digits(comparison.loan_rounding)
@@ -135,10 +144,10 @@ def summary_text(comparison: Comparison, lang: str) -> str:
     for name in comparison.names:
         table.add_column(Text(printable(words.option_title(name, lang))), justify="right")
     shown = {"description", "changes"}
-    for label, kind, value in summary_rows(comparison, lang):
+    for label, kind, value in words.summary_rows(comparison, lang):
         if any(label == words.word(k, lang) for k in shown):
             continue
-        cells = [cell_text(value(o), kind, digits) for o in comparison.options]
+        cells = [words.cell_text(value(o), kind, digits) for o in comparison.options]
         table.add_row(Text(label), *(Text(printable(c)) for c in cells))
     for metric in comparison.metrics[:6]:
         unit = words.metric_unit(metric.kind, metric.unit, comparison.money_unit, lang)
@@ -153,18 +162,3 @@ def summary_text(comparison: Comparison, lang: str) -> str:
     heading = words.word("highlights", lang)
     body = "\n".join(f"  {i}. {printable(line)}" for i, line in enumerate(lines, start=1)) or f"  {words.word('no_differences', lang)}"
     return buffer.getvalue() + f"{heading}{'：' if lang == 'zh' else ':'}\n{body}\n"
-
-
-def cell_text(value: object, kind: str, digits: int) -> str:
-    """A summary value as terminal text."""
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        return value
-    if kind == "money":
-        return f"{value:,.{digits}f}"
-    if kind == "percent":
-        return f"{value * 100:.1f}%"
-    if kind == "decimal":
-        return f"{value:,.1f}"
-    return f"{value:,.0f}"

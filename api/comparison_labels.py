@@ -3,8 +3,14 @@ names come from `api.labels`, so a rule reads the same in a plan and in a compar
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 from api import labels
 from api.labels import Lang, pick
+
+if TYPE_CHECKING:
+    from api.comparison import Comparison
 
 SHARING_KEYS = {
     "spare_capacity": ("按剩余产能分摊", "by spare capacity"),
@@ -84,11 +90,13 @@ WORDS: dict[str, tuple[str, str]] = {
                        "numbers), so differences carry paired confidence intervals"),
     "no_simulation": ("情景未设置模拟（simulation），只比较计划。", "The scenario has no simulation section: plans only."),
     "notes": ("说明", "Notes"),
-    "note_parts": ("基础任务：分配方法本身给出的任务（追赶进度法为追赶进度；上年实际递增法为上年实际×(1+增幅)；按比例法为比例份额），"
-                   "受产能和上年目标平滑限制；分摊加压：为满足全行底线在基础任务之上增加的任务。两者相加等于目标。",
+    "note_parts": ("基础任务：分配方法本身给出的任务（追赶进度法为追赶进度；上年实际递增法为上年实际×(1+增幅)；"
+                   "按比例法没有基础任务，只有上年目标平滑要求的下限），受产能和上年目标平滑限制；分摊加压：为满足全行底线和部门目标"
+                   "在基础任务之上按分摊规则增加的任务。两者相加等于目标。",
                    "Policy's share: what the policy itself asks (catch-up: the catch-up pace; ratchet: last actual × (1 + growth); "
-                   "proportional: the share by the key), within capacity and smoothing; extra load: what the bank's floors add "
-                   "on top. The two add up to the target."),
+                   "proportional: nothing but the least that smoothing from last year's target demands), within capacity and "
+                   "smoothing; extra load: what the bank's floors and the department's targets add on top, shared by the sharing "
+                   "rule. The two add up to the target."),
     "note_load": ("产能负荷 = 目标 ÷ 产能；负荷极差 = 最高负荷 − 最低负荷。", "Load = target ÷ capacity; spread = highest − lowest load."),
     "met": ("达标", "met"),
     "not_met": ("未达标", "not met"),
@@ -266,3 +274,61 @@ def change_text(patch: dict, lang: Lang) -> str:
 
     walk(patch, "")
     return ("；" if lang == "zh" else "; ").join(parts) if parts else word("none", lang)
+
+
+# ---------------------------------------------------------------- the options table
+
+
+def summary_rows(comparison: Comparison, lang: Lang) -> list[tuple[str, str, Callable[[Any], Any]]]:
+    """(label, cell kind, value of an option summary) for each row of the options table (workbook, page, terminal)."""
+    unit = comparison.money_unit
+    return [
+        (word("description", lang), "wrap", lambda o: o.description or "—"),
+        (word("changes", lang), "wrap", lambda o: change_text(o.patch, lang)),
+        (word("policy", lang), "text", lambda o: labels.policy_name(o.policy, lang)),
+        (word("sharing_key", lang), "text", lambda o: sharing_name(o.sharing_key, lang)),
+        (word("status", lang), "text", lambda o: status_name(o.status, lang)),
+        (word("violations", lang), "number", lambda o: len(o.violations)),
+        (word("loan_floor", lang, unit), "money", lambda o: o.loan_floor),
+        (word("loan_floor_rule", lang), "text",
+         lambda o: rule_name(o.loan_floor_rule, lang) + (word("binds", lang) if o.loan_floor_binds else "")),
+        (word("client_floor", lang), "number", lambda o: o.client_floor),
+        (word("client_floor_rule", lang), "text",
+         lambda o: rule_name(o.client_floor_rule, lang) + (word("binds", lang) if o.client_floor_binds else "")),
+        (word("loan_department_target", lang, unit), "money", lambda o: o.loan_department_target),
+        (word("client_department_target", lang), "number", lambda o: o.client_department_target),
+        (word("target_clients", lang), "number", lambda o: o.target_clients),
+        (word("base_part", lang), "number", lambda o: o.base_part),
+        (word("extra_part", lang), "number", lambda o: o.extra_part),
+        (word("target_loan_increment", lang, unit), "money", lambda o: o.target_loan_increment),
+        (word("max_load", lang), "percent", lambda o: o.max_load),
+        (word("load_spread", lang), "decimal", lambda o: None if o.load_spread is None else round(o.load_spread * 100, 1)),
+        (word("at_capacity", lang), "number", lambda o: o.at_capacity),
+        (word("changed_branches", lang), "number", lambda o: o.changed_branches),
+        (word("moved_clients", lang), "number", lambda o: o.moved_clients),
+    ]
+
+
+def simulation_text(comparison: Comparison, lang: Lang) -> str:
+    """The simulation's setup in one line, or that there is none."""
+    sim = comparison.simulation
+    if not sim:
+        return word("no_simulation", lang)
+    models = ("、" if lang == "zh" else ", ").join(model_name(m, lang) for m in sim["models"])
+    return f"{models}：" + word("sim_setup_text", lang) % (sim["replications"], sim["seed"], sim["days"]) if lang == "zh" \
+        else f"{models}: " + word("sim_setup_text", lang) % (sim["replications"], sim["seed"], sim["days"])
+
+
+def cell_text(value: object, kind: str, digits: int) -> str:
+    """A summary value as terminal text."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    if kind == "money":
+        return f"{value:,.{digits}f}"
+    if kind == "percent":
+        return f"{value * 100:.1f}%"
+    if kind == "decimal":
+        return f"{value:,.1f}"
+    return f"{value:,.0f}"

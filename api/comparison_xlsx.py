@@ -19,7 +19,7 @@ from typing import Any
 
 from api import comparison_labels as words
 from api.comparison import Comparison
-from api.labels import Lang, policy_name
+from api.labels import Lang
 from api.reports import Formats, microplan_version, number_format, step_digits
 from api.writing import new_workbook, write_cell, write_file, write_text
 
@@ -84,36 +84,6 @@ def metadata(comparison: Comparison, lang: Lang) -> dict[str, Any]:
 # ---------------------------------------------------------------- summary
 
 
-def summary_rows(comparison: Comparison, lang: Lang) -> list[tuple[str, str, Callable[[Any], Any]]]:
-    """(label, cell kind, value of an option summary) for each row of the summary table."""
-    unit = comparison.money_unit
-    return [
-        (words.word("description", lang), "wrap", lambda o: o.description or "—"),
-        (words.word("changes", lang), "wrap", lambda o: words.change_text(o.patch, lang)),
-        (words.word("policy", lang), "text", lambda o: policy_name(o.policy, lang)),
-        (words.word("sharing_key", lang), "text", lambda o: words.sharing_name(o.sharing_key, lang)),
-        (words.word("status", lang), "text", lambda o: words.status_name(o.status, lang)),
-        (words.word("violations", lang), "number", lambda o: len(o.violations)),
-        (words.word("loan_floor", lang, unit), "money", lambda o: o.loan_floor),
-        (words.word("loan_floor_rule", lang), "text",
-         lambda o: words.rule_name(o.loan_floor_rule, lang) + (words.word("binds", lang) if o.loan_floor_binds else "")),
-        (words.word("client_floor", lang), "number", lambda o: o.client_floor),
-        (words.word("client_floor_rule", lang), "text",
-         lambda o: words.rule_name(o.client_floor_rule, lang) + (words.word("binds", lang) if o.client_floor_binds else "")),
-        (words.word("loan_department_target", lang, unit), "money", lambda o: o.loan_department_target),
-        (words.word("client_department_target", lang), "number", lambda o: o.client_department_target),
-        (words.word("target_clients", lang), "number", lambda o: o.target_clients),
-        (words.word("base_part", lang), "number", lambda o: o.base_part),
-        (words.word("extra_part", lang), "number", lambda o: o.extra_part),
-        (words.word("target_loan_increment", lang, unit), "money", lambda o: o.target_loan_increment),
-        (words.word("max_load", lang), "percent", lambda o: o.max_load),
-        (words.word("load_spread", lang), "decimal", lambda o: None if o.load_spread is None else round(o.load_spread * 100, 1)),
-        (words.word("at_capacity", lang), "number", lambda o: o.at_capacity),
-        (words.word("changed_branches", lang), "number", lambda o: o.changed_branches),
-        (words.word("moved_clients", lang), "number", lambda o: o.moved_clients),
-    ]
-
-
 def write_summary(ws: Any, f: Formats, comparison: Comparison, lang: Lang, digits: int, today: dt.date | None) -> None:
     """Title block, the options side by side, what differs most, notes."""
     write_text(ws, 0, 0, f"{comparison.scenario} — {words.word('title', lang)}", f.title, quoted=f.quoted)
@@ -122,7 +92,7 @@ def write_summary(ws: Any, f: Formats, comparison: Comparison, lang: Lang, digit
         (words.word("plan_year", lang), str(comparison.plan_year)),
         (words.word("money_unit", lang), comparison.money_unit),
         (words.word("options", lang), str(len(comparison.options))),
-        (words.word("sim_setup", lang), simulation_text(comparison, lang)),
+        (words.word("sim_setup", lang), words.simulation_text(comparison, lang)),
         (words.word("date", lang), (today or dt.date.today()).isoformat()),
         (words.word("version", lang), microplan_version()),
     ]
@@ -134,7 +104,7 @@ def write_summary(ws: Any, f: Formats, comparison: Comparison, lang: Lang, digit
     for col, option in enumerate(comparison.options, start=1):
         write_text(ws, top, col, words.option_title(option.name, lang), f.header, quoted=f.quoted)
     formats = {"text": f.text, "wrap": f.wrap, "number": f.number, "money": f.money, "percent": f.percent, "decimal": f.decimal}
-    for r, (label, kind, value) in enumerate(summary_rows(comparison, lang), start=top + 1):
+    for r, (label, kind, value) in enumerate(words.summary_rows(comparison, lang), start=top + 1):
         write_text(ws, r, 0, label, f.label)
         if kind == "wrap":  # a description of up to ~80 characters in three lines
             ws.set_row(r, 15 * min(4, max(1, max(len(str(value(o))) for o in comparison.options) // 14 + 1)))
@@ -146,7 +116,7 @@ def write_summary(ws: Any, f: Formats, comparison: Comparison, lang: Lang, digit
                 write_text(ws, r, col, "—", f.text)
             else:
                 ws.write_number(r, col, v, formats[kind])
-    row = top + len(summary_rows(comparison, lang)) + 2
+    row = top + len(words.summary_rows(comparison, lang)) + 2
     write_text(ws, row, 0, words.word("highlights", lang), f.label)
     sentences = [words.highlight_sentence(item, comparison.money_unit, lang, digits) for item in comparison.highlights()]
     for offset, sentence in enumerate(sentences or [words.word("no_differences", lang)], start=1):
@@ -158,16 +128,6 @@ def write_summary(ws: Any, f: Formats, comparison: Comparison, lang: Lang, digit
     ws.set_column(0, 0, 30)
     ws.set_column(1, len(comparison.options), 22)
     ws.set_row(top, 32)
-
-
-def simulation_text(comparison: Comparison, lang: Lang) -> str:
-    """The simulation's setup in one line, or that there is none."""
-    sim = comparison.simulation
-    if not sim:
-        return words.word("no_simulation", lang)
-    models = ("、" if lang == "zh" else ", ").join(words.model_name(m, lang) for m in sim["models"])
-    return f"{models}：" + words.word("sim_setup_text", lang) % (sim["replications"], sim["seed"], sim["days"]) if lang == "zh" \
-        else f"{models}: " + words.word("sim_setup_text", lang) % (sim["replications"], sim["seed"], sim["days"])
 
 
 # ---------------------------------------------------------------- the branch tables

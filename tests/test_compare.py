@@ -318,6 +318,8 @@ def test_the_cli_prints_the_table_and_writes_the_workbook(cli, tmp_path: Path):
     assert "基准方案" in result.out and "ratchet" in result.out and out.stat().st_size > 0
     assert cli("compare", str(path), "--out", str(tmp_path / "c.csv")).code == 2
     assert cli("compare", str(path), "--workers", "0").code == 2
+    assert cli("compare", str(path), "--report", str(tmp_path / "page.txt")).code == 2
+    assert cli("compare", str(path), "--report", str(path.with_suffix(".html")), "--out", str(path.with_suffix(".xlsx"))).code == 0
 
 
 def test_balance_series_are_whole_days(simulated):
