@@ -140,9 +140,12 @@ def summary_text(comparison: Comparison, lang: str) -> str:
 
     digits = step_digits(comparison.loan_rounding)
     table = Table(title=Text(printable(f"{comparison.scenario} — {words.word('title', lang)}")), title_justify="left")
-    table.add_column(Text(words.word("option", lang)))
+    from rich.cells import cell_len
+
+    rows = words.summary_rows(comparison, lang)
+    table.add_column(Text(words.word("option", lang)), no_wrap=True, min_width=min(30, max(cell_len(r[0]) for r in rows)))
     for name in comparison.names:
-        table.add_column(Text(printable(words.option_title(name, lang))), justify="right")
+        table.add_column(Text(printable(words.option_title(name, lang))), justify="right", overflow="fold")
     shown = {"description", "changes"}
     for label, kind, value in words.summary_rows(comparison, lang):
         if any(label == words.word(k, lang) for k in shown):

@@ -37,6 +37,10 @@ from simulate.stats import summarise, t_quantile_975
 COMPARISON_SCHEMA_VERSION = 1
 #: The base option's name in the JSON (variants keep the names the scenario gives them).
 BASE = "base"
+#: Below this many branch plans (Σ branches over the options), the default runs the plans in this
+#: process: a plan of the bundled bank takes ~0.1 s, starting a worker process with numpy, pandas and
+#: HiGHS ~1 s (bench/README.md, "Comparison").
+AUTO_PARALLEL_MIN_BRANCH_PLANS = 2_000
 #: Share of the progress bar the plans take when simulations follow.
 PLAN_PROGRESS_SHARE = 0.1
 #: A branch is at capacity when its target is within this of it (户), as in the plan.
@@ -264,8 +268,8 @@ def compare_scenario(scenario: Scenario, *, workers: int | None = None, dask_add
                      file: str | None = None) -> Comparison:
     """Plan (and simulate) the base and every variant, and put them side by side.
 
-    `workers` / `dask_address`: the runner's executors (local processes, default all cores; 1 runs
-    here; a Dask scheduler). `progress(fraction)` is called as plans and replications finish.
+    `workers` / `dask_address`: the runner's executors (local processes, default all cores — the plans
+    of a small bank in this process, see `plan_workers`; 1 runs here; a Dask scheduler). `progress(fraction)` is called as plans and replications finish.
     `replications` overrides `simulation.replications`. Raises `ScenarioError` for a bad variant.
     """
     from simulate.runner import run_tasks
@@ -275,8 +279,8 @@ def compare_scenario(scenario: Scenario, *, workers: int | None = None, dask_add
     models = configured_models(scenario, options)
     share = PLAN_PROGRESS_SHARE if models else 1.0
     report = (lambda f: progress(share * f)) if progress else None
-    plans = run_tasks(plan_option, [o.scenario for o in options], workers=workers, dask_address=dask_address,
-                      progress=report)
+    plans = run_tasks(plan_option, [o.scenario for o in options], workers=plan_workers(options, workers),
+                      dask_address=dask_address, progress=report)
     seconds = {"plans": round(time.perf_counter() - started, 3)}
     summaries, branches = compare_plans(options, plans)
     metrics, balance, simulation = [], [], {}
@@ -291,6 +295,14 @@ def compare_scenario(scenario: Scenario, *, workers: int | None = None, dask_add
     rounding = plans[0]["units"]["loan_rounding"]  # the file's money unit, like every amount here
     return Comparison(scenario.name, scenario.plan_year, scenario.units.money, float(rounding), summaries, branches,
                       metrics, balance, simulation, seconds)
+
+
+def plan_workers(options: Sequence[Option], workers: int | None) -> int | None:
+    """Local workers for the plans: as asked; by default (None) all cores, unless the plans are so
+    small that starting worker processes costs more than it saves (`AUTO_PARALLEL_MIN_BRANCH_PLANS`)."""
+    if workers is None and sum(len(o.scenario.branches) for o in options) < AUTO_PARALLEL_MIN_BRANCH_PLANS:
+        return 1
+    return workers
 
 
 # ---------------------------------------------------------------- plans side by side

@@ -244,6 +244,19 @@ def test_a_dask_cluster_gives_the_same_comparison(simulated):
     assert without_seconds(on_dask.to_json()) == without_seconds(simulated.to_json())
 
 
+def test_small_banks_plan_in_process_unless_workers_are_asked_for(hand):
+    """36 branches × 9 options = 324 branch plans: below the threshold the default plans here; a
+    request for 2 workers is kept; 3 options of 1,000 branches reach the threshold."""
+    from api.comparison import AUTO_PARALLEL_MIN_BRANCH_PLANS, Option, plan_workers
+
+    scenario = build(hand_raw())
+    small = [Option("o", "", {}, scenario)] * 9
+    big = [Option("o", "", {}, scenario.model_copy(update={"branches": scenario.branches * 500}))] * 2
+    assert AUTO_PARALLEL_MIN_BRANCH_PLANS == 2_000
+    assert plan_workers(small, None) == 1 and plan_workers(small, 2) == 2
+    assert plan_workers(big, None) is None
+
+
 def test_run_tasks_keeps_the_task_order():
     from simulate.runner import run_tasks
 
