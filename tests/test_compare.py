@@ -338,3 +338,17 @@ def test_the_cli_prints_the_table_and_writes_the_workbook(cli, tmp_path: Path):
 def test_balance_series_are_whole_days(simulated):
     band = simulated.balance[0]
     assert band.day == list(range(30)) and np.all(np.array(band.p5) <= np.array(band.p95))
+
+
+def test_an_option_that_misses_a_rule_exits_1_and_is_named_first(cli, tmp_path: Path):
+    """A department target of 1,000 clients against a capacity of 2 × 100: the variant's plan is relaxed."""
+    variants = [{"name": "ratchet", "patch": {"policy": {"name": "ratchet"}}},
+                {"name": "too_much", "patch": {"targets": {"micro_client_increment": 1000}}}]
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(hand_raw(variants=variants), allow_unicode=True), encoding="utf-8")
+    result = cli("compare", str(path), "--lang", "en")
+    assert result.code == 1, result.err
+    comparison = compare_scenario(build(hand_raw(variants=variants)), workers=1)
+    first = next(item for item in comparison.highlights() if item["option"] == "too_much")
+    assert first == {"kind": "status", "option": "too_much", "base": "optimal", "status": "relaxed"}
+    assert "the plan's status changes from met to not met" in result.out
