@@ -7,8 +7,9 @@ call `compare_scenario` and render its `Comparison` (`api.comparison_xlsx`, `api
   base (`scenarios.loading.apply_patch`) and validated as a whole scenario; every problem of every
   variant is reported in one pass, under `variants.N.patch.…` and naming the variant. The base is
   rebuilt the same way with an empty patch, so a variant identical to the base has the very same input.
-- **Plans** are independent, so they run in parallel, one task per option, on the simulation
-  runner's executors (`simulate.runner.run_tasks`: local processes or a Dask cluster).
+- **Plans** are independent, so they run in parallel, one task per option — building (validating)
+  the option's scenario and planning it — on the simulation runner's executors
+  (`simulate.runner.run_tasks`: local processes or a Dask cluster).
 - **Simulations** (when the scenario has a `simulation:` section): every model the section names
   (`simulate.service.MODELS`, in their order) for every option, each with the same seed and
   replications — common random numbers, so replication `i` of two options draws the same random
@@ -64,41 +65,75 @@ class Option:
     scenario: Scenario
 
 
-def comparison_options(scenario: Scenario, file: str | None = None) -> list[Option]:
-    """The base and every variant as validated scenarios; `ScenarioError` with every problem of every variant.
+@dataclass(frozen=True)
+class OptionTask:
+    """What building one option takes (a worker task: small, picklable, module-level types)."""
 
-    A patch is merged into the base as the planner wrote it (the file's money unit), then the
+    index: int             # 0 for the base, i + 1 for `variants[i]`
+    name: str
+    description: str
+    patch: dict
+    raw: dict              # the base scenario as the planner wrote it (file's money unit), without variants
+    file: str              # named in problems
+    money_unit: str
+
+
+def option_tasks(scenario: Scenario, file: str | None = None) -> list[OptionTask]:
+    """One task per option, the base first; bad variant names raise `ScenarioError` with every other problem."""
+    file = file or scenario.name
+    raw = {k: v for k, v in scenario_to_dict(scenario).items() if k != "variants"}
+    tasks = [OptionTask(0, BASE, "", {}, raw, file, scenario.units.money)]
+    tasks += [OptionTask(i + 1, v.name, v.description, dict(v.patch), raw, file, scenario.units.money)
+              for i, v in enumerate(scenario.variants)]
+    names = [v.name for v in scenario.variants]
+    problems = [Problem(file, f"variants.{i}.name", "variant names must be unique and not 'base'", name, True)
+                for i, name in enumerate(names) if name == BASE or names.count(name) > 1]
+    if problems:
+        found = [build_option(task) for task in tasks]
+        raise ScenarioError(problems + [p for f in found if isinstance(f, list) for p in f])
+    return tasks
+
+
+def build_option(task: OptionTask) -> Option | list[Problem]:
+    """The option's validated scenario, or its problems under `variants.N.patch.…` naming the variant.
+
+    The patch is merged into the base as the planner wrote it (the file's money unit), then the
     result is validated like a scenario file. A patch that changes `units.money` is refused: the
     options are compared in one unit.
     """
-    file = file or scenario.name
-    raw = {k: v for k, v in scenario_to_dict(scenario).items() if k != "variants"}
-    options: list[Option] = []
-    problems: list[Problem] = []
-    for i, variant in enumerate([None, *scenario.variants]):
-        patch = {} if variant is None else variant.patch
-        name = BASE if variant is None else variant.name
-        prefix = "" if variant is None else f"variants.{i - 1}.patch."
-        money = patch.get("units", {}).get("money") if isinstance(patch.get("units"), dict) else None
-        if money is not None and money != scenario.units.money:
-            problems.append(Problem(file, f"{prefix}units.money",
-                                    in_variant(f"a variant cannot change the money unit; options are compared in "
-                                               f"{scenario.units.money}", name), money, True))
-            continue
-        try:
-            built = scenario_from_dict(apply_patch(raw, patch), file=file)
-        except ScenarioError as exc:
-            problems += [Problem(p.file, f"{prefix}{p.path}", in_variant(p.message, name) if variant else p.message,
-                                 p.value, p.has_value) for p in exc.problems]
-            continue
-        options.append(Option(name, "" if variant is None else variant.description, dict(patch), built))
-    names = [o.name for o in options]
-    for i, variant in enumerate(scenario.variants):
-        if variant.name == BASE or names.count(variant.name) > 1:
-            problems.append(Problem(file, f"variants.{i}.name", "variant names must be unique and not 'base'", variant.name, True))
+    prefix = f"variants.{task.index - 1}.patch." if task.index else ""
+    units = task.patch.get("units")
+    money = units.get("money") if isinstance(units, dict) else None
+    if money is not None and money != task.money_unit:
+        return [Problem(task.file, f"{prefix}units.money",
+                        in_variant(f"a variant cannot change the money unit; options are compared in {task.money_unit}",
+                                   task.name), money, True)]
+    try:
+        built = scenario_from_dict(apply_patch(task.raw, task.patch), file=task.file)
+    except ScenarioError as exc:
+        return [Problem(p.file, f"{prefix}{p.path}", in_variant(p.message, task.name) if task.index else p.message,
+                        p.value, p.has_value) for p in exc.problems]
+    return Option(task.name, task.description, task.patch, built)
+
+
+def comparison_options(scenario: Scenario, file: str | None = None) -> list[Option]:
+    """The base and every variant as validated scenarios (in this process); `ScenarioError` with every
+    problem of every variant."""
+    return checked([build_option(task) for task in option_tasks(scenario, file)])
+
+
+def checked(found: Sequence[Option | list[Problem]]) -> list[Option]:
+    """The options, or `ScenarioError` with the problems of every option that has some."""
+    problems = [p for f in found if isinstance(f, list) for p in f]
     if problems:
         raise ScenarioError(problems)
-    return options
+    return [f for f in found if isinstance(f, Option)]
+
+
+def build_and_plan(task: OptionTask) -> tuple[Option | list[Problem], dict | None]:
+    """Build one option and plan it (a worker task: validation and plan both run in the worker)."""
+    option = build_option(task)
+    return (option, None) if isinstance(option, list) else (option, plan_option(option.scenario))
 
 
 # ---------------------------------------------------------------- one option's plan (a worker task)
@@ -275,12 +310,14 @@ def compare_scenario(scenario: Scenario, *, workers: int | None = None, dask_add
     from simulate.runner import run_tasks
 
     started = time.perf_counter()
-    options = comparison_options(scenario, file)
-    models = configured_models(scenario, options)
-    share = PLAN_PROGRESS_SHARE if models else 1.0
+    tasks = option_tasks(scenario, file)
+    share = PLAN_PROGRESS_SHARE if configured_models(scenario, tasks) else 1.0
     report = (lambda f: progress(share * f)) if progress else None
-    plans = run_tasks(plan_option, [o.scenario for o in options], workers=plan_workers(options, workers),
+    built = run_tasks(build_and_plan, tasks, workers=plan_workers(len(scenario.branches) * len(tasks), workers),
                       dask_address=dask_address, progress=report)
+    options = checked([option for option, _ in built])
+    plans = [plan for _, plan in built]
+    models = configured_models(scenario, options)
     seconds = {"plans": round(time.perf_counter() - started, 3)}
     summaries, branches = compare_plans(options, plans)
     metrics, balance, simulation = [], [], {}
@@ -297,10 +334,10 @@ def compare_scenario(scenario: Scenario, *, workers: int | None = None, dask_add
                       metrics, balance, simulation, seconds)
 
 
-def plan_workers(options: Sequence[Option], workers: int | None) -> int | None:
-    """Local workers for the plans: as asked; by default (None) all cores, unless the plans are so
-    small that starting worker processes costs more than it saves (`AUTO_PARALLEL_MIN_BRANCH_PLANS`)."""
-    if workers is None and sum(len(o.scenario.branches) for o in options) < AUTO_PARALLEL_MIN_BRANCH_PLANS:
+def plan_workers(branch_plans: int, workers: int | None) -> int | None:
+    """Local workers for `branch_plans` (Σ branches over the options): as asked; by default (None) all
+    cores, unless the plans are so small that starting worker processes costs more than it saves."""
+    if workers is None and branch_plans < AUTO_PARALLEL_MIN_BRANCH_PLANS:
         return 1
     return workers
 
@@ -381,7 +418,7 @@ def load_ratio(row: dict) -> float | None:
 # ---------------------------------------------------------------- simulations
 
 
-def configured_models(scenario: Scenario, options: Sequence[Option]) -> list[str]:
+def configured_models(scenario: Scenario, options: Sequence[Option | OptionTask]) -> list[str]:
     """The models to simulate: those the `simulation:` section (or a variant's patch of it) names, in
     `MODELS` order; none when the scenario has no simulation section."""
     from simulate.service import MODELS

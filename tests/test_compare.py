@@ -244,17 +244,14 @@ def test_a_dask_cluster_gives_the_same_comparison(simulated):
     assert without_seconds(on_dask.to_json()) == without_seconds(simulated.to_json())
 
 
-def test_small_banks_plan_in_process_unless_workers_are_asked_for(hand):
+def test_small_banks_plan_in_process_unless_workers_are_asked_for():
     """36 branches × 9 options = 324 branch plans: below the threshold the default plans here; a
     request for 2 workers is kept; 3 options of 1,000 branches reach the threshold."""
-    from api.comparison import AUTO_PARALLEL_MIN_BRANCH_PLANS, Option, plan_workers
+    from api.comparison import AUTO_PARALLEL_MIN_BRANCH_PLANS, plan_workers
 
-    scenario = build(hand_raw())
-    small = [Option("o", "", {}, scenario)] * 9
-    big = [Option("o", "", {}, scenario.model_copy(update={"branches": scenario.branches * 500}))] * 2
     assert AUTO_PARALLEL_MIN_BRANCH_PLANS == 2_000
-    assert plan_workers(small, None) == 1 and plan_workers(small, 2) == 2
-    assert plan_workers(big, None) is None
+    assert plan_workers(36 * 9, None) == 1 and plan_workers(36 * 9, 2) == 2
+    assert plan_workers(1_000 * 3, None) is None
 
 
 def test_run_tasks_keeps_the_task_order():
@@ -352,3 +349,15 @@ def test_an_option_that_misses_a_rule_exits_1_and_is_named_first(cli, tmp_path: 
     first = next(item for item in comparison.highlights() if item["option"] == "too_much")
     assert first == {"kind": "status", "option": "too_much", "base": "optimal", "status": "relaxed"}
     assert "the plan's status changes from met to not met" in result.out
+
+
+def test_duplicate_or_base_variant_names_are_refused_with_every_other_problem():
+    from scenarios.schema import Variant
+
+    scenario = build(hand_raw()).model_copy(update={"variants": [
+        Variant(name="base", patch={}), Variant(name="x", patch={}), Variant(name="x", patch={"policy": {"name": "nope"}})]})
+    with pytest.raises(ScenarioError) as caught:
+        compare_scenario(scenario, workers=1)
+    lines = [str(p) for p in caught.value.problems]
+    assert [line.split(": ")[1] for line in lines] == ["variants.0.name", "variants.1.name", "variants.2.name",
+                                                        "variants.2.patch.policy.name"], lines
