@@ -22,7 +22,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from api.cli_common import fail, load_or_exit, write_output
+from api.cli_common import Policy, fail, load_or_exit, write_output
 from api.writing import csv_text
 from scenarios.text import printable
 
@@ -79,6 +79,14 @@ METRIC_LABELS: dict[str, str] = {
     "effort": "组员努力 member effort",
     "leader_effort": "组长努力 leader effort",
     "large_sme_hours": "小企业工时 large-SME hours",
+    "cycle_new_clients": "周期新增客户 cycle new clients",
+    "cycle_completion": "周期目标完成率 cycle completion",
+    "cycle_target_clients": "各年目标合计 Σ yearly targets",
+    "floor_missed_years": "未达监管底线年数 years missing a floor",
+    "holding_back_share": "保留实力占比 holding back",
+    "attainment_dispersion": "完成率离散度 attainment dispersion",
+    "bonus_paid": "超额奖励 bonus paid",
+    "penalty_charged": "未完成扣罚 penalties",
 }
 
 #: Table width when the output is not a terminal (files, pipes).
@@ -94,12 +102,15 @@ def simulate_command(
     dask: Annotated[Optional[str], typer.Option("--dask", help="run on a Dask cluster: the scheduler's address, e.g. tcp://host:8786")] = None,
     format: Annotated[SimulateFormat, typer.Option("--format", help="table, json or csv")] = SimulateFormat.table,
     out: Annotated[Optional[Path], typer.Option("--out", help="write the output to this file instead of stdout")] = None,
+    policy: Annotated[Optional[Policy], typer.Option("--policy", help="policy_loop: override the scenario's policy: catch_up | ratchet | proportional")] = None,
 ) -> None:
     """Monte Carlo simulation: outstanding balance, interest, funding, losses and counters, with 95 % CIs."""
     problems = _option_problems(source, model, replications, seed, workers, dask)
     if problems:
         fail(problems)
     scenario = load_or_exit(source, out)
+    if policy is not None:
+        scenario = scenario.model_copy(update={"policy": scenario.policy.model_copy(update={"name": policy.value})})
     if model == "joint_marketing" and scenario.markets is None:
         fail([f"{source}: markets: the joint_marketing model needs the specialised markets and the groups "
               f"(a markets: section with groups and markets; README \"Joint marketing\")"])
@@ -116,7 +127,8 @@ def simulate_command(
     elif format is SimulateFormat.csv:
         text = csv_text(result.metrics_frame(), index=True)
     else:
-        text = render_table(result, title=f"{scenario.name} — {model}") + render_breakdowns(result)
+        title = f"{scenario.name} — {model}" + (f" ({scenario.policy.name})" if result.series_index == "year" else "")
+        text = render_table(result, title=title) + render_breakdowns(result)
     write_output(text, out)
 
 
@@ -214,6 +226,9 @@ def render_breakdowns(result: SimulationResult) -> str:
 
 
 def _caption(result: SimulationResult) -> str:
+    if result.series_index == "year":
+        last = result.start_year + len(result.series.day) - 1
+        return f"{result.replications} replications, seed {result.seed}; each plans and books every year {result.start_year}–{last}."
     warmup = f", after {result.warmup_days} warm-up days" if result.warmup_days else ""
     return (f"{result.replications} replications, seed {result.seed}; {result.days} days from "
             f"{result.start_year}-01-01{warmup}. Undefined values (e.g. CCF without defaults) show as —.")

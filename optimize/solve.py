@@ -51,11 +51,14 @@ def engine_module(engine: str):
     return importlib.import_module(ENGINES[name])
 
 
-def solve_plan(inputs: PlanInputs, engine: str = "auto", whole: bool = True) -> tuple[np.ndarray, np.ndarray, SolveReport]:
+def solve_plan(inputs: PlanInputs, engine: str = "auto", whole: bool = True,
+               years: int | None = None) -> tuple[np.ndarray, np.ndarray, SolveReport]:
     """x (new clients) and y (loan increment) per (branch, year), (n, T), phase by phase.
 
     Each phase: the client stages on its years; the clients rounded to whole numbers (`whole`);
     then year by year the loan stages on those clients, the loans rounded to the loan unit.
+    `years`: solve only the first so many phases (T = years): the multi-year policy loop needs
+    the plan year and, for the ratchet coefficient, the year after it.
     """
     module = engine_module(engine)
     if engine == "auto":  # the reference engine takes over a stage the fast one cannot finish
@@ -66,7 +69,7 @@ def solve_plan(inputs: PlanInputs, engine: str = "auto", whole: bool = True) -> 
     lp_x, lp_y = np.zeros((n, 0)), np.zeros((n, 0))
     report = SolveReport()
     started = time.perf_counter()
-    for phase in phases(inputs):
+    for phase in phases(inputs)[:years]:
         window = make_window(inputs, phase, x, y)
         report.windows[phase if phase == "plan_year" else f"rolling/{inputs.years[x.shape[1]]}"] = window
         clients = module.solve_clients(inputs, window)

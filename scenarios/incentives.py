@@ -18,7 +18,7 @@ from scenarios.base import StrictModel
 Behaviour = Literal["myopic", "strategic", "mixed"]
 
 #: Dotted paths (below `incentives`) of the money fields, converted to 万元 on load.
-MONEY_FIELDS: tuple[str, ...] = ("bonus_per_client", "penalty_per_client")
+MONEY_FIELDS: tuple[str, ...] = ("bonus_per_client", "penalty_per_client", "effort_cost")
 #: Largest bonus or penalty per client, money unit.
 MAX_PAY_PER_CLIENT = 1e6
 
@@ -46,6 +46,10 @@ class Incentives(StrictModel):
     effort_elasticity: float = Field(
         0.3, ge=0, le=5,
         description="η, elasticity of effort to the reward per client (sales-force meta-analysis mean 0.34), 0–5",
+    )
+    effort_cost: float | None = Field(
+        None, gt=0, le=MAX_PAY_PER_CLIENT,
+        description="c of a quadratic effort cost c·e²/2 (money unit): effort = reward per client ÷ c; empty → constant elasticity",
     )
     noise_sd: float = Field(
         0.1, ge=0, le=2,

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from scenarios.base import StrictModel
 from scenarios.marketing_settings import JointMarketingSettings
@@ -137,6 +138,21 @@ class RevolvingCreditSettings(SimulationModel):
     limit_review: LimitReviewSettings = LimitReviewSettings()
 
 
+class PolicyLoopSettings(SimulationModel):
+    """The multi-year policy loop (`simulate.policy_loop`); pay and behaviour are in `incentives:`."""
+
+    effort_floor: float = Field(0.5, ge=0, le=10, description="lowest effort, share of the effort that brings capacity; 0–10")
+    effort_cap: float = Field(1.5, ge=0, le=10, description="highest effort, share of the effort that brings capacity; 0–10, ≥ effort_floor")
+    engine: Literal["auto", "matrix", "pyomo"] = Field("auto", description="LP engine of the yearly plans (auto = matrix)")
+
+    @model_validator(mode="after")
+    def _floor_below_cap(self) -> "PolicyLoopSettings":
+        if self.effort_floor > self.effort_cap:
+            raise PydanticCustomError("cross_field", "effort_floor {floor} must be ≤ effort_cap {cap}",
+                                      {"floor": self.effort_floor, "cap": self.effort_cap})
+        return self
+
+
 class SimulationSettings(SimulationModel):
     """Monte Carlo settings shared by every model, and each model's parameters."""
 
@@ -151,3 +167,4 @@ class SimulationSettings(SimulationModel):
     days: int = Field(365, ge=1, le=MAX_DAYS, description="measured days after the warm-up; 1–3,660")
     revolving_credit: RevolvingCreditSettings = RevolvingCreditSettings()
     joint_marketing: JointMarketingSettings = JointMarketingSettings()
+    policy_loop: PolicyLoopSettings = PolicyLoopSettings()

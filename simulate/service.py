@@ -15,7 +15,7 @@ import pandas as pd
 
 from scenarios.schema import MONEY_FACTORS, from_wan, to_wan
 from scenarios.simulation import SimulationSettings
-from simulate import joint_marketing, revolving_credit
+from simulate import joint_marketing, policy_loop, revolving_credit
 from simulate.runner import Replicate, SeriesSummary, run_replications
 from simulate.stats import MetricSummary
 
@@ -32,6 +32,9 @@ class ModelSpec:
     metrics: Mapping[str, tuple[str, str]]  # name → (unit kind, description)
     needs_scenario: bool = False          # the model reads more of the scenario than its `simulation` section
     details: Callable[[Any], dict] | None = None  # extra JSON from the parameters (e.g. the market assignment)
+    series_name: str = "outstanding"  # the series' name in the JSON (`<name>_mean`, `_p5`, `_p95`)
+    series_index: str = "day"  # what the series runs over: day (0 = 1 January) or year (calendar years)
+    series_unit: str = "money"  # money (converted with the metrics) or clients
 
 
 #: The models `run_simulation` knows, by name.
@@ -47,6 +50,13 @@ MODELS: dict[str, ModelSpec] = {
         metrics=joint_marketing.METRICS,
         needs_scenario=True,
         details=joint_marketing.JointMarketingParams.details,
+    ),
+    "policy_loop": ModelSpec(
+        build_params=policy_loop.PolicyLoopParams.from_settings,
+        replicate=policy_loop.run_replication,
+        metrics=policy_loop.METRICS,
+        needs_scenario=True,
+        series_name="new_clients", series_index="year", series_unit="clients",
     ),
 }
 
@@ -79,6 +89,9 @@ class SimulationResult:
     #: scope ("group" | "branch") → id → metric → summary (models that report per group / branch)
     breakdowns: dict[str, dict[str, dict[str, MetricSummary]]] = field(default_factory=dict)
     details: dict = field(default_factory=dict)   # model-specific extras for the JSON (not money-converted)
+    series_name: str = "outstanding"      # the series in the JSON: `<name>_mean`, `_p5`, `_p95` …
+    series_index: str = "day"             # … over days (0 = 1 January) or calendar years
+    series_unit: str = "money"            # money (converted with the metrics) or clients
 
     def in_money_unit(self, unit: str) -> "SimulationResult":
         """The same result with money metrics and the series expressed in `unit` (元 | 万元 | 亿元)."""
@@ -89,8 +102,9 @@ class SimulationResult:
             name: summary.scaled(factor) if self.metric_units[name] == "money" else summary
             for name, summary in self.metrics.items()
         }
-        series = SeriesSummary(self.series.day, self.series.mean * factor,
-                               self.series.p5 * factor, self.series.p95 * factor)
+        scale = factor if self.series_unit == "money" else 1.0
+        series = SeriesSummary(self.series.day, self.series.mean * scale,
+                               self.series.p5 * scale, self.series.p95 * scale)
         values = {name: tuple(v * factor for v in vs) if self.metric_units[name] == "money" else vs
                   for name, vs in self.values.items()}
         breakdowns = {
@@ -111,7 +125,7 @@ class SimulationResult:
         """The unit a metric is shown in: the money unit, 户 for counts, minutes, or blank for ratios."""
         kind = self.metric_units[name]
         return {"money": self.money_unit, "count": "户" if name in CLIENT_COUNTS else "次",
-                "minutes": "分钟", "hours": "小时", "ratio": ""}[kind]
+                "minutes": "分钟", "hours": "小时", "ratio": "", "clients": "户", "years": "年"}[kind]
 
     def to_json(self) -> dict:
         """The JSON of `microplan simulate --format json` (README.md, "Simulation"); NaN (undefined, e.g. the CCF without defaults) becomes null.
@@ -127,10 +141,10 @@ class SimulationResult:
             "start_date": dt.date(self.start_year, 1, 1).isoformat(),
             "metrics": {name: _summary_json(s) for name, s in self.metrics.items()},
             "series": {
-                "day": [int(d) for d in self.series.day],
-                "outstanding_mean": [_number(v) for v in self.series.mean],
-                "outstanding_p5": [_number(v) for v in self.series.p5],
-                "outstanding_p95": [_number(v) for v in self.series.p95],
+                self.series_index: [int(d) + (self.start_year if self.series_index == "year" else 0) for d in self.series.day],
+                f"{self.series_name}_mean": [_number(v) for v in self.series.mean],
+                f"{self.series_name}_p5": [_number(v) for v in self.series.p5],
+                f"{self.series_name}_p95": [_number(v) for v in self.series.p95],
             },
         }
         for scope, by_id in self.breakdowns.items():
@@ -207,7 +221,7 @@ def run_simulation(
     else:
         params = spec.build_params(settings, start_year)
     accumulator = run_replications(
-        spec.replicate, params, replications=replications, seed=seed, days=settings.days,
+        spec.replicate, params, replications=replications, seed=seed, days=getattr(params, "series_length", settings.days),
         workers=workers, dask_address=dask_address, progress=progress,
     )
     metrics = accumulator.metrics()
@@ -227,5 +241,6 @@ def run_simulation(
         values={name: tuple(accumulator.values[name]) for name in spec.metrics},
         breakdowns=breakdowns,
         details=spec.details(params) if spec.details else {},
+        series_name=spec.series_name, series_index=spec.series_index, series_unit=spec.series_unit,
     )
 
