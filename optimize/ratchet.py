@@ -27,10 +27,15 @@ So: ratchet `λ = (1 + g)(1 + θ)(1 − key_j/K)`, 1 + g where no floor binds; c
 `λ = −(1 − θ)(1 − key_j/K)/(n − 1)` with the spare-capacity key (n the plan year's years_left),
 exactly `−1/(n − 1)` for a branch with no extra load; proportional 0.
 
+Where a loan floor needs every loan the clients can carry, the loans are the binding total: a
+client counts by the loans it carries (s_max; 0 for a risk-capped branch at its cap, which stops
+there), so K weighs each key by it.
+
 **Finite difference** (`finite_difference_coefficients`), where the structure does not pin the
 answer down: a branch within a tolerance of a kink (its reference at its box's edge, its
 unclamped target at its top, a zero key that becomes positive), or a window whose optimum is
-not the progressive filling above (loan floors pushing clients, zero-key branches taking load).
+not the progressive filling above (a client and a loan floor binding at once, zero-key branches
+taking load, every sharing branch exactly full).
 Then the rolling window is re-solved by the engine with that branch's actual raised by δ (the
 right derivative: one more client). Only those branches are re-solved, so a 3,000-branch bank
 costs the plan's own solve plus numpy (bench/ratchet_scale.py).
@@ -134,59 +139,76 @@ def loans_push_clients(inputs: PlanInputs, window: Window, x: np.ndarray) -> boo
     return bool(high.sum() <= loan_floor + FIT_TOL * max(1.0, abs(loan_floor)))
 
 
+def loan_room_slopes(inputs: PlanInputs, window: Window, x: np.ndarray) -> np.ndarray:
+    """∂(the most loans branch b can carry)/∂x_b: s_max, or 0 for a risk-capped branch at its cap."""
+    at_cap = window.risk_capped & (inputs.size_max * x + inputs.book_max >= inputs.capped_growth * window.book - KINK_TOL)
+    return np.where(at_cap, 0.0, inputs.size_max)
+
+
 def analytic_coefficients(inputs: PlanInputs, window: Window, x: np.ndarray, actual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """λ read from the progressive-filling shape of the rolling year's optimum `x` (n,); (λ, exact mask).
 
-    See the module docstring for the three cases. `exact` is False where a finite difference must
-    decide: near a kink, a zero key that a client would make positive, or an optimum that does not
-    have the shape (then for every branch).
+    The binding total is the client floor, or — where a loan floor needs every loan the clients can
+    carry — the loans: then a branch's extra client counts by the loans it adds (`loan_room_slopes`;
+    0 for a branch at its risk cap, which therefore takes no extra). Branches that share the load
+    (key > 0, weight > 0) sit at `min(hi, ref' + θ·key)`, the others at `ref'`. See the module
+    docstring for the cases. `exact` is False where a finite difference must decide: near a kink,
+    a zero key that a client would make positive, or an optimum without this shape (then for all).
     """
     n = len(x)
+    none = np.zeros(n), np.zeros(n, dtype=bool)
     reference, _ = year_reference(inputs, actual[:, None])
     lo, hi = window.x_lo[:, 0], window.x_hi[:, 0]
     ref = np.clip(reference, lo, hi)
     key = raw_key(inputs, reference)
     d_ref, d_key = reference_slopes(inputs, actual)
-    keyed = key > 0
-    scale = max(1.0, float(np.abs(x).max(initial=0.0)))
-    tol = FIT_TOL * scale
-    # θ from the branches strictly inside their box that took extra load
-    loaded = keyed & (x < hi - tol) & (x > ref + tol)
+    loans_bind = loans_push_clients(inputs, window, x)
+    weight = loan_room_slopes(inputs, window, x) if loans_bind else np.ones(n)
+    sharing = (key > 0) & (weight > 0)
+    tol = FIT_TOL * max(1.0, float(np.abs(x).max(initial=0.0)))
+    loaded = sharing & (x < hi - tol) & (x > ref + tol)  # strictly inside the box, above the reference
     theta = float(np.median((x[loaded] - ref[loaded]) / key[loaded])) if loaded.any() else 0.0
-    shape = np.where(keyed, np.minimum(hi, ref + theta * key), ref)
-    saturated = keyed & (x >= hi - tol) & (ref + theta * key < hi - tol)  # all keyed full, θ undetermined
-    if np.abs(x - shape).max(initial=0.0) > tol and not (saturated.any() and not loaded.any()):
-        return np.zeros(n), np.zeros(n, dtype=bool)
-    if (~keyed & (x > ref + tol)).any():  # a zero-key branch took load (keyed ones full): not this shape
-        return np.zeros(n), np.zeros(n, dtype=bool)
+    saturated = not loaded.any() and bool((sharing & (x >= hi - tol) & (ref < hi - tol)).any())  # θ undetermined
+    shape = np.where(sharing, np.minimum(hi, ref + theta * key), ref)
+    fits = np.abs(x - shape) <= tol
+    # a risk-capped branch whose loans reached the cap carries no more: the LP stops its clients there
+    at_loan_cap = loans_bind & window.risk_capped & (weight == 0) & (x > ref + tol)
+    fits |= at_loan_cap & (x <= np.minimum(hi, ref + theta * key) + tol)
+    if saturated:
+        fits |= sharing & (x >= hi - tol)
+    if not fits.all():
+        return none
     d_clamped, kink = clamp_slope(reference, d_ref, lo, hi)
     exact = ~kink
     client_floor = max((f.const for f in window.floors if f.row.quantity == "clients"), default=-np.inf)
     slack = float(x.sum() - client_floor)
-    floor_tol = FIT_TOL * max(1.0, abs(client_floor) if np.isfinite(client_floor) else 1.0)
-    if saturated.any() and not loaded.any():  # every keyed branch full: a floor above what they can do
-        if slack < -floor_tol:
-            return np.where(keyed, 0.0, d_clamped), exact
-        return np.zeros(n), np.zeros(n, dtype=bool)  # exactly full: a kink for everybody
-    if loans_push_clients(inputs, window, x) or (theta > KINK_TOL and abs(slack) > floor_tol):
-        return np.zeros(n), np.zeros(n, dtype=bool)  # load set by a loan floor, not by a client floor
-    binding = theta > KINK_TOL or abs(slack) <= floor_tol
-    if not binding:
-        return d_clamped, exact
+    client_binds = abs(slack) <= FIT_TOL * max(1.0, abs(client_floor) if np.isfinite(client_floor) else 1.0)
+    if loans_bind and client_binds:
+        return none  # both kinds of floor bind at once
+    if saturated:  # every sharing branch full: a floor above what they can do (or exactly at it: a kink)
+        return (np.where(sharing, 0.0, d_clamped), exact) if slack < 0 and not client_binds else none
+    if theta > KINK_TOL and not (client_binds or loans_bind):
+        return none  # load from something this shape does not know
+    if not (theta > KINK_TOL or client_binds or loans_bind):
+        return d_clamped, exact  # no floor binds: next year's target is the reference
     push = d_clamped + theta * d_key
     unclamped = ref + theta * key
-    inside = keyed & (unclamped < hi - KINK_TOL)
-    on_top = keyed & (np.abs(unclamped - hi) <= KINK_TOL)
-    K = float(key[inside].sum())
-    K_down = K + float(key[on_top].sum())  # θ falling (an upward push) opens the branches just at their top
+    inside = sharing & (unclamped < hi - KINK_TOL)
+    on_top = sharing & (np.abs(unclamped - hi) <= KINK_TOL)
+    wkey = weight * key  # what one unit of θ adds to the binding total (clients, or the loans they carry)
+    K = float(wkey[inside].sum())
+    K_down = K + float(wkey[on_top].sum())  # θ falling (an upward push) opens the branches just at their top
+    share_up = np.where(inside, wkey / max(K_down, 1e-300), 0.0)
+    share_down = np.where(inside, wkey / max(K, 1e-300), 0.0)
     lam = np.zeros(n)
-    share_up = np.where(inside, key / max(K_down, 1e-300), 0.0)
-    share_down = np.where(inside, key / max(K, 1e-300), 0.0)
     lam = np.where(inside & (push < 0), push * (1 - share_down), lam)
     lam = np.where(inside & (push > 0), push * (1 - share_up) if theta > KINK_TOL else push, lam)
-    lam = np.where(~keyed, d_clamped, lam)  # a zero-key branch keeps its reference; the keyed absorb the push
+    lam = np.where(~sharing, d_clamped, lam)  # not sharing: it keeps its reference; the sharing ones absorb
+    lam = np.where(at_loan_cap, 0.0, lam)  # held where its capped loans stop, whatever its reference
     exact &= ~on_top
-    exact &= ~(~keyed & (d_key > 0))  # a zero key a client makes positive
+    exact &= ~((key <= 0) & (d_key > 0))  # a zero key a client makes positive
+    if loans_bind and theta <= KINK_TOL:
+        exact &= ~(d_clamped < 0)  # a loan floor met at θ = 0: a cut opens θ (a kink), a rise does not
     return lam, exact
 
 

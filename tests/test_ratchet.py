@@ -19,8 +19,8 @@ from optimize.plan import make_plan
 from optimize.ratchet import analytic_coefficients, finite_difference_coefficients, ratchet_coefficients
 from tests.builders import branch, build, exact_plan, plan_banks, raw_scenario
 
-#: λ from the analytic and the finite difference agree to this (HiGHS's tolerances over a step of 1e-3).
-AGREE = 1e-4
+#: λ from the analytic and the finite difference agree to this (HiGHS keeps values to ~1e-7: over a step of 1e-3, ~1e-4).
+AGREE = 1e-3
 
 
 def coefficients(plan):
