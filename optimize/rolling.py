@@ -26,7 +26,9 @@ Rolled forward (money in 万元, the engine's unit):
 With every actual equal to its target, next year's client targets are the plan's own first
 rolling year's (tested): the floors, the paces and the smoothing box are the same rows. (Its loans
 may differ a little: a rolling year keeps the plan year's balance as the base of the existing
-book's band, next year's plan the grown balance.)
+book's band, next year's plan the grown balance. Under `proportional` the rolling years keep the
+plan year's schedule total Σ pace as their department floor, next year's plan recomputes it from
+what is left: the two differ where that floor binds.)
 """
 
 from __future__ import annotations

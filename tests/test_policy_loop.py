@@ -31,13 +31,14 @@ def city():
     return load_scenario("city-2014")
 
 
-@pytest.mark.parametrize("policy", ["catch_up", "ratchet", "proportional"])
-def test_booking_the_targets_rolls_into_the_plans_own_next_year(city, policy: str) -> None:
+@pytest.mark.parametrize("name", ["city-2014", "city-2016"])  # 2016: three_not_lower, a borrower-count floor
+@pytest.mark.parametrize("policy", ["catch_up", "ratchet"])  # proportional: see optimize/rolling.py
+def test_booking_the_targets_rolls_into_the_plans_own_next_year(name: str, policy: str) -> None:
     """Next year's scenario with every actual = its target plans exactly the clients of the plan's first
     rolling year: the roll-forward carries the same floors, paces, references and smoothing box.
     (Loans may differ by a little: the rolling years keep the plan year's balance as the base of the
     existing book's ±5 % band, the next year's plan the grown one.)"""
-    scenario = with_changes(city, policy={"name": policy})
+    scenario = with_changes(load_scenario(name), policy={"name": policy})
     plan = make_plan(scenario)
     x, y = wide(plan), wide(plan, "target_loan_increment")
     year = scenario.plan_year
@@ -45,6 +46,11 @@ def test_booking_the_targets_rolls_into_the_plans_own_next_year(city, policy: st
                                    y[year].to_numpy())
     again = make_plan(following)
     np.testing.assert_allclose(wide(again)[year + 1].to_numpy(), x[year + 1].to_numpy(), atol=1e-9)
+    rolled = {(f.row.rule, f.row.tier): f.const for f in plan.report.windows[f"rolling/{year + 1}"].floors}
+    replanned = {(r.rule, r.tier): r.const for r in again.inputs.floors.rows_for(0)}
+    assert replanned.keys() == rolled.keys()
+    for rule, value in rolled.items():  # the bank's borrower count is whole: its floor within a client
+        assert replanned[rule] == pytest.approx(value, abs=1.0), rule
 
 
 def test_achievements_roll_forward_exactly(city) -> None:

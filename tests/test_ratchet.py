@@ -239,3 +239,22 @@ def test_a_branch_without_key_still_gets_its_catch_up_cut() -> None:
     plan = exact_plan(build(raw))
     np.testing.assert_allclose(plan.report.lp_x[:, 1], [70.0, 50.0], atol=1e-7)
     np.testing.assert_allclose(coefficients(plan).values, [0.0, -0.25], atol=1e-9)
+
+
+def test_a_loan_floor_that_sets_the_clients_weighs_keys_by_loan_size() -> None:
+    """Catch-up, only the increment floor (Y_t ≥ Y_{t−1}, ΔM_prev = 5,000 万元), no book band; B0 lends
+    at most 30 万元 a client, B1 50. Clients carry loans, so the loan floor sets the clients.
+
+    Plan year: pace 50 each, keys (spare capacity) 50: 30·(50 + 50θ) + 50·(50 + 50θ) = 5,000 → θ = 1/4,
+    x = 62.5 each, loans 5,000. Next year: pace (250 − 62.5)/4 = 46.875, key 53.125, and
+    80·46.875 + 80·53.125·θ = 5,000 → θ = 5/17; push c = −(1 − θ)/4 = −3/17; one unit of θ adds
+    s_max·key loans, so B0 (30 of 80) passes 5/8 of its cut to its target, B1 3/8:
+    λ_B0 = −3/17·5/8 = −0.1103, λ_B1 = −3/17·3/8 = −0.0662.
+    """
+    rows = [branch("B0", loan_size_max=30.0), branch("B1", loan_size_max=50.0)]
+    raw = raw_scenario(rows, rules={"increment": {"margin": 0.0}}, bank={"micro_loan_increment_prev": 5000.0})
+    plan = exact_plan(build(raw))
+    np.testing.assert_allclose(plan.report.lp_x[:, :2], [[62.5, 62.5], [62.5, 62.5]], atol=1e-6)
+    lam = coefficients(plan)
+    assert not lam.finite_difference.any()
+    np.testing.assert_allclose(lam.values, [-3 / 17 * 5 / 8, -3 / 17 * 3 / 8], atol=1e-7)
