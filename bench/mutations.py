@@ -259,7 +259,58 @@ PLAN_MUTATIONS: list[Mutation] = [
              "whether a floor binds measured in the display unit", PLAN_TESTS),
 ]
 
-MUTATIONS: list[Mutation] = [*SIMULATION_MUTATIONS, *PLAN_MUTATIONS]
+#: The joint-marketing model's and the market assignment's test files (issue 13).
+MARKETING_TESTS: tuple[str, ...] = ("tests/test_market_assignment.py", "tests/test_joint_marketing.py")
+JM = "simulate/joint_marketing.py"
+
+MARKETING_MUTATIONS: list[Mutation] = [
+    Mutation("jm-branch-part-at-department-share", JM,
+             "department, branch_part = s.department_share * pool, (1 - s.department_share) * pool",
+             "department, branch_part = s.department_share * pool, s.department_share * pool",
+             "the branches get the department's share of the pool", MARKETING_TESTS),
+    Mutation("jm-negative-branch-weights", JM, "weights[b] = max(0.0, branch_profit)", "weights[b] = branch_profit",
+             "a loss-making branch is billed a negative payout", MARKETING_TESTS),
+    Mutation("jm-every-decision-approved", JM, "world.tally.approvals[k] += approved", "world.tally.approvals[k] += 1",
+             "the approval rate counts every decision as an approval", MARKETING_TESTS),
+    Mutation("jm-discount-sells-nothing", JM,
+             "uplift = jm.cross_sell.discount_response * jm.pricing.contribution_discount", "uplift = 0.0",
+             "the contribution discount does not raise cross-selling", MARKETING_TESTS),
+    Mutation("jm-bundles-keep-nobody", JM, "        base *= 1 - r.bundle_attrition_cut", "        base *= 1",
+             "product bundles do not lower attrition", MARKETING_TESTS),
+    Mutation("jm-volume-pay-without-risk", JM,
+             "hazard = daily_default_hazard(jm.risk.annual_pd * volume_pay_multipliers(jm.sharing.volume_pay_weight)[2])",
+             "hazard = daily_default_hazard(jm.risk.annual_pd)",
+             "volume pay leaves default rates unchanged", MARKETING_TESTS),
+    Mutation("jm-no-free-riding", JM, "return float(free_riding_share(own, self.group_size(g), s.team_credit))",
+             "return float(own)", "pooled credit does not thin a manager's reward", MARKETING_TESTS),
+    Mutation("jm-interest-365-basis", JM, 'interest = f["amount"] * f["rate"] * d / INTEREST_BASIS',
+             'interest = f["amount"] * f["rate"] * d / DAYS_PER_YEAR', "loan interest on a 365-day basis", MARKETING_TESTS),
+    Mutation("jm-scorecard-ignored", JM,
+             "return card.leader_visits_per_week if leader else card.micro_visits_per_week * card.micro_weight",
+             "return card.leader_visits_per_week if leader else card.micro_visits_per_week",
+             "the scorecard's micro weight does not split the week", MARKETING_TESTS),
+    Mutation("jm-elasticity-doubled", JM,
+             "effort_response(params.reward(m.leader, m.group), e.reference_reward, e.elasticity, e.floor, e.cap, float(a))",
+             "effort_response(params.reward(m.leader, m.group), e.reference_reward, 2 * e.elasticity, e.floor, e.cap, float(a))",
+             "effort answers the reward with twice the elasticity", MARKETING_TESTS),
+    Mutation("jm-open-loans-closed-at-the-end", JM,
+             'last = np.clip(np.ceil(f["end"] - w - 1), 0, n).astype(np.int64)',
+             'last = np.clip(np.ceil(np.minimum(f["end"], params.horizon) - w - 1), 0, n).astype(np.int64)',
+             "loans still open drop out of the last day's balance", MARKETING_TESTS),
+    Mutation("mip-given-assignment-ignored", "optimize/markets.py",
+             "m.given_assignments = pyo.Constraint(m.GIVEN, rule=lambda m, k, g: m.x[k, g] == 1)",
+             "m.given_assignments = pyo.Constraint(m.GIVEN, rule=lambda m, k, g: m.x[k, g] >= 0)",
+             "the department's own assignments are not kept", MARKETING_TESTS),
+    Mutation("mip-districts-free", "optimize/markets.py",
+             "rule=lambda m, k, g: m.x[k, g] <= m.y[g, district[k]])", "rule=lambda m, k, g: m.x[k, g] <= 1)",
+             "a group's districts cost nothing (markets scatter)", MARKETING_TESTS),
+    Mutation("mip-balance-per-group-not-per-member", "optimize/markets.py",
+             "return sum(potential[k] * m.x[k, g] for k in m.MARKETS) - members[g] * fair",
+             "return sum(potential[k] * m.x[k, g] for k in m.MARKETS) - fair",
+             "potential balanced per group instead of per member", MARKETING_TESTS),
+]
+
+MUTATIONS: list[Mutation] = [*SIMULATION_MUTATIONS, *PLAN_MUTATIONS, *MARKETING_MUTATIONS]
 
 
 @dataclass(frozen=True)
