@@ -104,7 +104,7 @@ def simulate_command(
     out: Annotated[Optional[Path], typer.Option("--out", help="write the output to this file instead of stdout")] = None,
     policy: Annotated[Optional[Policy], typer.Option("--policy", help="policy_loop: override the scenario's policy: catch_up | ratchet | proportional")] = None,
 ) -> None:
-    """Monte Carlo simulation: outstanding balance, interest, funding, losses and counters, with 95 % CIs."""
+    """Monte Carlo simulation with 95 % CIs: the card's revolving loan, or joint marketing and profit sharing (--model joint_marketing)."""
     problems = _option_problems(source, model, replications, seed, workers, dask)
     if problems:
         fail(problems)
