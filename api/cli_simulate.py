@@ -200,15 +200,18 @@ def render_table(result: SimulationResult, title: str) -> str:
 BREAKDOWN_COLUMNS = ("new_clients", "new_loans", "approval_rate", "simulated_profit", "department_payout", "branch_payout",
                      "member_payout", "default_rate")
 BREAKDOWN_TITLES = {"group": "各联合营销小组 per group", "branch": "各支行 per branch"}
+#: Width of the per-group and per-branch tables (eight metric columns).
+BREAKDOWN_WIDTH = 160
 
 
 def render_breakdowns(result: SimulationResult) -> str:
-    """Per-group and per-branch tables (models that report them): each cell the mean and its 95 % CI."""
+    """Per-group and per-branch tables (models that report them): each cell `mean ± half-width of the 95 % CI`."""
     buffer = io.StringIO()
-    console = Console(file=buffer, width=TABLE_WIDTH * 2, force_terminal=False, color_system=None)
+    console = Console(file=buffer, width=BREAKDOWN_WIDTH, force_terminal=False, color_system=None)
     for scope, by_id in result.breakdowns.items():
         names = [n for n in BREAKDOWN_COLUMNS if any(n in values for values in by_id.values())]
-        table = Table(title=Text(BREAKDOWN_TITLES.get(scope, scope)), title_justify="left")
+        table = Table(title=Text(BREAKDOWN_TITLES.get(scope, scope)), title_justify="left",
+                      caption="均值 ± 95% 置信区间半宽 mean ± half-width of the 95 % CI", caption_justify="left")
         table.add_column("id")
         for name in names:
             unit = result.unit_label(name)
@@ -219,7 +222,7 @@ def render_breakdowns(result: SimulationResult) -> str:
                 s = values.get(name)
                 show = partial(_format, kind=result.metric_units[name], money_unit=result.money_unit)
                 cells.append("—" if s is None else show(s.mean) if math.isnan(s.ci95[0])
-                             else f"{show(s.mean)} [{show(s.ci95[0])}, {show(s.ci95[1])}]")
+                             else f"{show(s.mean)} ± {show((s.ci95[1] - s.ci95[0]) / 2)}")
             table.add_row(printable(ident), *cells)
         console.print(table)
     return buffer.getvalue()
