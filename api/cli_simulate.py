@@ -89,6 +89,9 @@ METRIC_LABELS: dict[str, str] = {
     "penalty_charged": "未完成扣罚 penalties",
 }
 
+#: Models that make the yearly plans themselves: `--policy` picks their policy.
+PLANNING_MODELS = ("policy_loop",)
+
 #: Table width when the output is not a terminal (files, pipes).
 TABLE_WIDTH = 110
 
@@ -106,6 +109,9 @@ def simulate_command(
 ) -> None:
     """Monte Carlo simulation with 95 % CIs: the card's revolving loan, or joint marketing and profit sharing (--model joint_marketing)."""
     problems = _option_problems(source, model, replications, seed, workers, dask)
+    if policy is not None and model not in PLANNING_MODELS:
+        problems.append(f"{source}: --policy: only models that plan take a policy ({', '.join(PLANNING_MODELS)}) "
+                        f"(got --model {model} --policy {policy.value})")
     if problems:
         fail(problems)
     scenario = load_or_exit(source, out)

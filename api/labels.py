@@ -101,8 +101,8 @@ HEADERS: dict[str, tuple[str, str]] = {
     "change": ("比上年目标增减(户)", "Change vs last target (clients)"),
     "target_loan_increment": ("小微贷款增量目标(%s)", "Target micro-loan increment (%s)"),
     "capacity": ("产能(户/年)", "Capacity (clients/yr)"),
-    "ratchet_coefficient": ("棘轮系数(明年目标变动户数/今年多做1户)", "Ratchet coefficient (next target change per extra client)"),
-    "effective_reward": ("每多做1户的有效奖励(%s)", "Effective reward per extra client (%s)"),
+    "ratchet_coefficient": ("棘轮系数λ(明年目标户/今年多做1户)", "Ratchet λ (next target per extra client)"),
+    "effective_reward": ("多做1户有效奖励(%s)", "Effective reward per extra client (%s)"),
     "reason": ("目标说明", "Why this target"),
 }
 #: Short headers for the terminal (units kept: a header is never cut).

@@ -446,7 +446,7 @@ def write_branch_sheet(book: Any, ws: Any, f: Formats, plan: Plan, lang: Lang) -
     """The branch table: header on row 1 (the plan checker reads it there), one row per branch, a totals row."""
     frame = branch_frame(plan, lang)
     keys = list(BRANCH_COLUMNS)
-    widths = {"id": 8, "name": 14, "reason": 58, "target_loan_increment": 16}
+    widths = {"id": 8, "name": 14, "reason": 58, "target_loan_increment": 16, "ratchet_coefficient": 13, "effective_reward": 13}
     for col, key in enumerate(keys):
         write_text(ws, 0, col, str(frame.columns[col]), f.header, quoted=f.quoted)
         fmt = (f.money if key == "target_loan_increment" else f.reason if key == "reason" else f.text if key in ("id", "name")

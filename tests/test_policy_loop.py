@@ -180,3 +180,20 @@ def test_json_has_a_yearly_series_and_the_contract_names(city) -> None:
 def test_the_loop_needs_the_whole_scenario(city) -> None:
     with pytest.raises(ValueError, match="needs the whole scenario"):
         run_simulation(city.simulation, "policy_loop", replications=1, workers=1)
+
+
+def test_cli_runs_the_loop_with_a_policy_and_refuses_it_for_other_models(tmp_path) -> None:
+    """`microplan simulate city-2014 --model policy_loop --policy ratchet` prints the loop's metrics; a
+    policy for the card model is bad usage (exit 2, one line naming the option)."""
+    import json
+    import subprocess
+    import sys
+
+    run = lambda *args: subprocess.run([sys.executable, "-m", "api.cli", "simulate", "city-2014", *args],
+                                       capture_output=True, text=True)
+    done = run("--model", "policy_loop", "--policy", "ratchet", "--replications", "2", "--workers", "1", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["model"] == "policy_loop" and data["series"]["year"] == [2014, 2015, 2016, 2017]
+    bad = run("--policy", "ratchet", "--replications", "2")
+    assert bad.returncode == 2 and "--policy" in bad.stderr and "Traceback" not in bad.stderr
