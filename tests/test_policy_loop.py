@@ -197,3 +197,54 @@ def test_cli_runs_the_loop_with_a_policy_and_refuses_it_for_other_models(tmp_pat
     assert data["model"] == "policy_loop" and data["series"]["year"] == [2014, 2015, 2016, 2017]
     bad = run("--policy", "ratchet", "--replications", "2")
     assert bad.returncode == 2 and "--policy" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def two_year_bank(**rules):
+    """One branch (capacity 10 × 10 = 100), L = 250 with 150 achieved, plan year 2017 of 2014–2018, catch-up;
+    myopic, no noise: effort 1 books exactly the capacity, 100 a year."""
+    raw = raw_scenario([branch("B0", achieved_clients=150, micro_clients=1100)], plan_year=2017, rules=rules,
+                       incentives={"behaviour": "myopic", "noise_sd": 0.0, "bonus_per_client": 0.2, "penalty_per_client": 0.3})
+    return build(raw)
+
+
+def test_metrics_of_a_hand_worked_cycle() -> None:
+    """2017: pace (250 − 150)/2 = 50, booked 100 → bonus 0.2 × 50 = 10 万元, attainment 2.
+    2018: achieved 250, pace 0 → target 0 (< 10 % of capacity: left out of the dispersion), booked 100
+    → bonus 0.2 × 100 = 20. Cycle: 200 clients, completion (150 + 200)/250 = 1.4, bonus 30, no penalty,
+    no floor (custom preset without rules), nobody holds back, dispersion of one attainment = 0."""
+    scenario = two_year_bank()
+    records, _, long_term = run_cycle(PolicyLoopParams.from_scenario(scenario), np.random.default_rng(0))
+    assert [r.target.tolist() for r in records] == [[50.0], [0.0]]
+    assert [r.actual.tolist() for r in records] == [[100.0], [100.0]]
+    from simulate.policy_loop import cycle_metrics
+
+    m = cycle_metrics(PolicyLoopParams.from_scenario(scenario), records, long_term)
+    assert m == pytest.approx({"cycle_new_clients": 200, "cycle_completion": 1.4, "cycle_target_clients": 50,
+                               "floor_missed_years": 0, "holding_back_share": 0, "attainment_dispersion": 0,
+                               "bonus_paid": 30, "penalty_charged": 0})
+
+
+def test_a_floor_the_branch_cannot_book_is_missed_every_year() -> None:
+    """Borrower-count floor X ≥ 0.1·C (C0 = 1,100): 110 in 2017, 0.1·(0.9·1,100 + 100) = 109 in 2018; the
+    plan asks for capacity, 100, and the branch books 100: both years miss the floor; no bonus, and
+    the penalty is 0 (booked = target)."""
+    scenario = two_year_bank(borrower_count={"margin": 0.0})
+    params = PolicyLoopParams.from_scenario(scenario)
+    records, _, long_term = run_cycle(params, np.random.default_rng(0))
+    from simulate.policy_loop import cycle_metrics
+
+    m = cycle_metrics(params, records, long_term)
+    assert [r.target.tolist() for r in records] == [[100.0], [100.0]]
+    assert m["floor_missed_years"] == 2 and m["bonus_paid"] == 0 and m["penalty_charged"] == 0
+
+
+def test_a_branch_short_of_its_target_answers_the_penalty() -> None:
+    """A negotiated 2017 target of 120 above capacity 100: at effort 1 the branch falls short, so one more
+    client saves the penalty, 0.3 万元, not the bonus 0.2: effort (0.3/0.2)^0.3 = 1.1294, booked
+    round(112.94) = 113, penalty 0.3 × (120 − 113) = 2.1 万元 in 2017."""
+    raw = raw_scenario([branch("B0", achieved_clients=150, micro_clients=1100, locked_target_clients=120)], plan_year=2017,
+                       incentives={"behaviour": "myopic", "noise_sd": 0.0, "bonus_per_client": 0.2, "penalty_per_client": 0.3})
+    records, _, _ = run_cycle(PolicyLoopParams.from_scenario(build(raw)), np.random.default_rng(0))
+    assert records[0].target.tolist() == [120.0] and records[0].actual.tolist() == [113.0]
+    assert records[0].effort[0] == pytest.approx(1.5 ** 0.3)
+    assert records[0].penalty == pytest.approx(2.1)
