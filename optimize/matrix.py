@@ -37,7 +37,7 @@ import numpy as np
 
 from optimize.inputs import PlanInputs
 from optimize.stages import (
-    CLIENT_STAGES, LOAN_STAGES, MIN_LOAN_KEY, RETRIES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
+    CLIENT_STAGES, FILL_DUAL_TOL, FILL_ROUNDS, LOAN_STAGES, MIN_LOAN_KEY, RETRIES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
 )
 from optimize.window import (
     StageResult, Window, WindowFloor, loan_band, loan_keys, loan_scale, shortfall_weights,
@@ -237,6 +237,9 @@ class StageProblem:
     highs: highspy.Highs
     cols: dict[str, np.ndarray]
     costs: dict[str, np.ndarray]
+    load_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))  # HiGHS row of each keyed (b, t) load limit
+    load_theta: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))  # its θ[t] column
+    load_key: np.ndarray = field(default_factory=lambda: np.zeros(0))  # its key[b]
     bounds: dict[str, int] = field(default_factory=dict)  # stage → its bound row
     values: dict[str, float] = field(default_factory=dict)  # stage → its optimum on this problem
 
@@ -306,7 +309,11 @@ def client_problem(inputs: PlanInputs, w: Window) -> StageProblem:
         costs["zero_key_load"][c["theta0"]] = w.year_weight
     costs["client_load"][c["theta"]] = w.year_weight
     costs["client_deviation"][c["over"]] = costs["client_deviation"][c["under"]] = per_year(np.ones(n), W) * w.year_weight
-    return StageProblem(pass_lp(blocks, costs[CLIENT_STAGES[0].name], lower, upper), c, costs)
+    keyed = np.flatnonzero(w.key > 0)
+    load_rows = np.arange(len(keyed) * W, dtype=np.int32)  # extra_load_limits is the first block, rows (b, t) b-major
+    return StageProblem(pass_lp(blocks, costs[CLIENT_STAGES[0].name], lower, upper), c, costs,
+                        load_rows=load_rows, load_theta=np.tile(c["theta"], len(keyed)).astype(np.int32),
+                        load_key=np.repeat(w.key[keyed], W))
 
 
 def loan_load_limits(key: np.ndarray, over: np.ndarray, under: np.ndarray, theta: np.ndarray) -> list[RowBlock]:
@@ -362,12 +369,49 @@ def run(h: highspy.Highs, options: dict[str, object]) -> bool:
     return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
 
+def fill_progressively(p: StageProblem, stage: Stage, n: int, objectives: dict[str, float], prefix: str) -> None:
+    """`client_fill` (optimize.stages): settle the load rows that block θ, then minimise θ over the rest.
+
+    A row with |dual| > FILL_DUAL_TOL at the optimum is tight in every optimum, so its branch sits at
+    θ·key[b] whatever the later stages do: the row becomes that equality and leaves θ.
+    """
+    h = p.highs
+    if not len(p.load_rows) or "client_load" not in p.bounds:
+        return
+    h.changeColsCost(h.getNumCol(), np.arange(h.getNumCol(), dtype=np.int32), p.costs["client_load"])
+    free = np.ones(len(p.load_rows), dtype=bool)
+    value = p.values["client_load"]
+    for _ in range(FILL_ROUNDS):
+        h.changeRowBounds(p.bounds["client_load"], -INF, INF)  # θ may fall for the rows still coupled to it
+        if not run(h, highs_options(n, stage)):
+            raise SolveError(f"{prefix}{stage.name}", h.modelStatusToString(h.getModelStatus()))
+        solution = h.getSolution()
+        value = float(h.getInfo().objective_function_value)
+        h.changeRowBounds(p.bounds["client_load"], -INF, stage_bound(value))
+        blocked = free & (np.abs(np.asarray(solution.row_dual)[p.load_rows]) > FILL_DUAL_TOL)
+        if not blocked.any():
+            break
+        levels = np.asarray(solution.col_value)[p.load_theta[blocked]] * p.load_key[blocked]
+        for row, column, level in zip(p.load_rows[blocked], p.load_theta[blocked], levels):
+            slack = stage_bound(level) - level
+            h.changeCoeff(int(row), int(column), 0.0)
+            h.changeRowBounds(int(row), level - slack, level + slack)
+        free &= ~blocked
+        if not free.any():
+            break
+    p.values["client_load"] = value
+    objectives[f"{prefix}{stage.name}"] = objectives.get(f"{prefix}{stage.name}", 0.0) + value
+
+
 def run_stages(p: StageProblem, stages: tuple[Stage, ...], n: int, objectives: dict[str, float], prefix: str) -> None:
     """The stages on one problem: set the costs, solve (retry once), record, bound the optimum."""
     h = p.highs
     count = h.getNumCol()
     all_cols = np.arange(count, dtype=np.int32)
     for stage in stages:
+        if stage.kind == "fill":
+            fill_progressively(p, stage, n, objectives, prefix)
+            continue
         costs = p.costs[stage.name]
         if not costs.any():  # e.g. no floor and no completion rule: nothing to minimise
             continue

@@ -20,7 +20,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 from optimize.inputs import PlanInputs
 from optimize.stages import (
-    CLIENT_STAGES, LOAN_STAGES, MIN_LOAN_KEY, RETRIES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
+    CLIENT_STAGES, FILL_DUAL_TOL, FILL_ROUNDS, LOAN_STAGES, MIN_LOAN_KEY, RETRIES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
 )
 from optimize.window import StageResult, Window, loan_band, loan_keys, loan_scale, shortfall_weights
 
@@ -150,6 +150,8 @@ def add_extra_load_limits(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -
     ref' is the reference clamped to the branch's box (`optimize.window.effective_reference`).
     """
     ref, key = w.ref, w.key
+    m.load_key = pyo.Param(m.BRANCHES, initialize=dict(enumerate(map(float, key))))  # read by client_fill
+    m.load_ref = pyo.Param(m.BRANCHES, m.YEARS, initialize={(b, t): float(ref[b, t]) for b in range(len(key)) for t in range(ref.shape[1])})
     m.extra_load_limits = pyo.Constraint(
         m.KEYED_BRANCHES, m.YEARS, rule=lambda m, b, t: m.x[b, t] - float(ref[b, t]) <= m.theta[t] * float(key[b])
     )
@@ -184,7 +186,8 @@ def add_client_objectives(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -
         pyo.quicksum(float(weight[t]) * (m.over[b, t] + m.under[b, t]) for b in m.BRANCHES for t in m.YEARS)
     ))
     for stage in CLIENT_STAGES:
-        getattr(m, stage.name).deactivate()
+        if stage.kind == "objective":
+            getattr(m, stage.name).deactivate()
 
 
 def add_loan_stages(m: pyo.ConcreteModel, inputs: PlanInputs, w: Window) -> None:
@@ -229,7 +232,12 @@ def run_stages(m: pyo.ConcreteModel, stages: tuple[Stage, ...], n: int, objectiv
     """Activate each stage's objective, solve (retry once with loosened bounds), record, bound."""
     from pyomo.core.expr.numvalue import is_constant
 
+    bounds: dict[str, float] = {}  # stage → the optimum its bound row keeps
     for stage in stages:
+        if stage.kind == "fill":
+            if "client_load" in bounds:
+                bounds["client_load"] = fill_progressively(m, stage, n, objectives, prefix)
+            continue
         objective = getattr(m, stage.name)
         if is_constant(objective.expr):
             continue
@@ -238,9 +246,9 @@ def run_stages(m: pyo.ConcreteModel, stages: tuple[Stage, ...], n: int, objectiv
         for retry in range(1, RETRIES + 1):
             if results.termination_condition == TerminationCondition.convergenceCriteriaSatisfied:
                 break
-            for name in [s.name for s in stages if m.component(f"stage_bound_{s.name}") is not None]:
+            for name, value in bounds.items():
                 getattr(m, f"stage_bound_{name}").set_value(getattr(m, name).expr <= stage_bound(
-                    objectives[f"{prefix}{name}"], retry, cost_scale(getattr(m, name))))
+                    value, retry, cost_scale(getattr(m, name))))
             results = run_stage(Highs(), m, stage, n, retry)
         if results.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
             raise SolveError(f"{prefix}{stage.name}", results.termination_condition.name)
@@ -248,8 +256,46 @@ def run_stages(m: pyo.ConcreteModel, stages: tuple[Stage, ...], n: int, objectiv
         value = float(pyo.value(objective.expr))
         objectives[f"{prefix}{stage.name}"] = objectives.get(f"{prefix}{stage.name}", 0.0) + value
         objective.deactivate()
+        bounds[stage.name] = value
         m.add_component(f"stage_bound_{stage.name}",
                         pyo.Constraint(expr=objective.expr <= stage_bound(value)))
+
+
+def fill_progressively(m: pyo.ConcreteModel, stage: Stage, n: int, objectives: dict[str, float], prefix: str) -> float:
+    """`client_fill` (optimize.stages): settle the load rows that block θ, then minimise θ over the rest.
+
+    A row with |dual| > FILL_DUAL_TOL at the optimum is tight in every optimum, so its branch sits at
+    θ·key[b]: the row is replaced by that equality (`fill_levels`) and leaves θ. Returns the last θ optimum.
+    """
+    objective, bound = m.client_load, m.stage_bound_client_load
+    m.fill_levels = pyo.ConstraintList()
+    free = [index for index in m.extra_load_limits if m.extra_load_limits[index].active]
+    value = 0.0
+    for _ in range(FILL_ROUNDS):
+        bound.deactivate()  # θ may fall for the rows still coupled to it
+        objective.activate()
+        results = run_stage(Highs(), m, stage, n)
+        if results.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
+            raise SolveError(f"{prefix}{stage.name}", results.termination_condition.name)
+        results.solution_loader.load_vars()
+        duals = results.solution_loader.get_duals([m.extra_load_limits[i] for i in free])
+        objective.deactivate()
+        value = float(pyo.value(objective.expr))
+        bound.set_value(objective.expr <= stage_bound(value))
+        bound.activate()
+        blocked = [i for i in free if abs(duals[m.extra_load_limits[i]]) > FILL_DUAL_TOL]
+        if not blocked:
+            break
+        for b, t in blocked:
+            level = pyo.value(m.theta[t]) * float(m.load_key[b])
+            slack = stage_bound(level) - level
+            m.extra_load_limits[b, t].deactivate()
+            m.fill_levels.add(pyo.inequality(level - slack, m.x[b, t] - float(m.load_ref[b, t]), level + slack))
+        free = [i for i in free if i not in set(blocked)]
+        if not free:
+            break
+    objectives[f"{prefix}{stage.name}"] = objectives.get(f"{prefix}{stage.name}", 0.0) + value
+    return value
 
 
 def cost_scale(objective: pyo.Objective) -> float:

@@ -24,6 +24,7 @@ all years in one objective let the solver trade the plan year for them).
 | violation_completion | clients | Σ long-term completion shortfall                                |
 | zero_key_load      | clients  | Σ w_t θ0_t, θ0_t ≥ x[b,t] − ref[b] for branches whose sharing key is 0 |
 | client_load        | clients  | Σ w_t θ_t,  θ_t ≥ (x[b,t] − ref[b]) / key[b] for keyed branches     |
+| client_fill        | clients  | progressive filling: fix the rows that block θ, minimise θ again    |
 | client_deviation   | clients  | Σ w_t |x − ref'|                                                      |
 | loan_violation_regulatory | loans | clients fixed, one year at a time: Σ regulatory loan floor shortfall ÷ s̄ |
 | loan_violation_department | loans | the same for the department's loan targets                |
@@ -43,9 +44,14 @@ could fall), so every branch sits at min(high_b, mid_b + θy*·key_b) (or at its
 it); if not, θy* = 0 and `loan_deviation` puts every branch at mid or at the bound nearest to it.
 That is progressive filling, and no branch order or engine can change it (tested with twins and
 shuffled tables on both engines). The clients of a year are unique by the same argument, with
-one known exception: when a floor that cannot be met (e.g. loans beyond every band) pushes some
-branch's clients up in the `violation` stage, that branch's load sets θ and the rest of a
-client floor's extra may split differently by branch order (a leximin stage would settle it).
+one gap that `client_fill` closes: when a floor that cannot be met (e.g. loans beyond every band)
+pushes some branch's clients up in a violation stage, that branch's load sets θ*, and the rest of
+a client floor's extra was free among the other branches (the L1 deviation is indifferent to how
+it splits), so it split by branch order. `client_fill` is progressive filling (leximin): the load
+rows with a nonzero dual at θ* are tight in *every* optimum (complementary slackness holds between
+any primal and any dual optimum), so those branches are settled at θ*·key; their rows become
+equalities, and θ is minimised again over the rest; repeated until no row blocks (at most
+`FILL_ROUNDS`). Each level is then unique by the argument above.
 """
 
 from __future__ import annotations
@@ -83,6 +89,7 @@ class Stage:
     name: str
     quantity: Literal["clients", "loans"]
     tier: Tier | None = None
+    kind: Literal["objective", "fill"] = "objective"  # "fill": progressive filling of client_load (see above)
 
 
 STAGES: tuple[Stage, ...] = (
@@ -91,6 +98,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("violation_completion", "clients", "completion"),
     Stage("zero_key_load", "clients"),
     Stage("client_load", "clients"),
+    Stage("client_fill", "clients", kind="fill"),
     Stage("client_deviation", "clients"),
     Stage("loan_violation_regulatory", "loans", "regulatory"),
     Stage("loan_violation_department", "loans", "department"),
@@ -123,6 +131,12 @@ def stage_bound(value: float, retry: int = 0, scale: float = 1.0) -> float:
         return value + abs(value) * STAGE_REL_TOL + STAGE_ABS_TOL
     return value + abs(value) * RETRY_REL_TOL + RETRY_ABS_TOL * (max(1.0, scale) if retry > 1 else 1.0)
 
+
+#: Most rounds of progressive filling in `client_fill` (each settles at least one branch; more
+#: than two levels needs several nested forcings — the cap keeps the cost bounded).
+FILL_ROUNDS = 8
+#: A load row whose dual exceeds this blocks θ (is tight in every optimum).
+FILL_DUAL_TOL = 1e-9
 
 #: How many times a stage is retried with looser bounds (and HiGHS's default dual tolerance).
 RETRIES = 2

@@ -386,27 +386,27 @@ def rolling_client_load(plan) -> float:
     return sum(v for k, v in plan.report.objectives.items() if k.endswith("client_load") and not k.startswith("plan_year"))
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: the matrix engine's rolling client_load stage stops short of its "
-                                       "optimum depending on the branch order (1.8476 in table order, 1.7126 reordered "
-                                       "and on Pyomo), so rolling-year targets depend on the order")
 def test_rolling_stage_optimum_does_not_depend_on_the_branch_order() -> None:
     """The same LP up to a permutation of its branches has one optimum: the rolling years' client_load
-    stage must reach the same value in table order and reordered, on either engine (Pyomo: 1.7126
-    both ways). The plan year agrees everywhere (its client_load 8.3333)."""
+    stage must reach the same value in table order and reordered, on either engine. B1's clients are
+    pushed to its capacity 10 by the loan floors (it is the only branch whose loans count), which sets
+    θ*; before `client_fill` the rest of the borrower floor split between B2 and B3 by branch order
+    (2015: 23.33/6.67 in table order, 23.67/6.33 reordered — the L1 deviation is the same), and the
+    2016 window then differed (client_load 1.8476 against 1.7126). Now B1's row is settled at θ*
+    and B2/B3 water-fill by their keys (2014: x − ref = 9.385 and 1.948 for keys 2.12 and 0.44, both
+    4.427·key): one split in every order, on both engines."""
     values = [rolling_client_load(exact_plan(build(order_bank(order)), engine=engine))
               for order in (["B1", "B2", "B3"], ["B2", "B3", "B1"]) for engine in ENGINES]
     assert values == pytest.approx([values[-1]] * 4, rel=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug (the known exception in optimize/stages.py): a loan floor that "
-                                       "pushes one branch's clients up lets a client floor's extra split unevenly, "
-                                       "so twins B0 and TWIN get 3.23 and 4.10 new clients in 2015")
 def test_twins_equal_when_a_loan_floor_pushes_clients_up() -> None:
     """Found by P3. 三个不低于, cycle 2014–2016 (T 45): B0 and its twin TWIN (L 0, capacity 10, no loans),
     B1 (capacity 10, no loans), B2 (capacity 10, loans 5 per client). Growth floor 4 % × 1,000 = 40 万元
     each year needs B2 at ≥ 8 clients; the borrower floor (5 % of 480 = 24, then of the grown book)
     needs the rest from B0, TWIN and B1. B0 and TWIN are the same branch: they must get the same
-    targets in every year (2015, 2016 differ today)."""
+    targets in every year (2015 and 2016 differed, 3.23 against 4.10, before `client_fill` settled
+    B2's load and water-filled the rest)."""
     common = dict(outlets=0, client_managers=1, micro_client_managers=1, micro_loans=0.0, long_term_target=None,
                   last_year_target=None, last_year_actual=None, loan_size_min=0.0, loan_size_max=0.0, npl_ratio=0.0)
     rows = [branch("B0", **common | {"long_term_target": 0}), branch("B1", **common),
