@@ -297,3 +297,18 @@ def test_cli_without_markets_says_so(cli, tmp_path):
     result = cli("simulate", str(path), "--model", "joint_marketing", "--replications", "2")
     assert result.code == 2
     assert "markets" in result.err and "Traceback" not in result.err
+
+
+def test_breakdowns_and_targets_follow_the_money_unit():
+    """亿元 = 10,000 万元: money breakdowns and phased-target money ÷ 10,000; ratios and counts unchanged."""
+    s = scenario()
+    wan = run_simulation(s.simulation, "joint_marketing", replications=2, seed=1, workers=1, scenario=s, start_year=s.plan_year)
+    yi = wan.in_money_unit("亿元")
+    g_wan, g_yi = wan.breakdowns["group"]["G1"], yi.breakdowns["group"]["G1"]
+    assert g_yi["new_loans"].mean == pytest.approx(g_wan["new_loans"].mean / 10_000)
+    assert g_yi["new_clients"].mean == g_wan["new_clients"].mean
+    assert g_yi["approval_rate"].mean == g_wan["approval_rate"].mean
+    assert yi.breakdowns["branch"]["B01"]["branch_payout"].mean == pytest.approx(wan.breakdowns["branch"]["B01"]["branch_payout"].mean / 10_000)
+    first_wan, first_yi = wan.details["phased_targets"][0], yi.details["phased_targets"][0]
+    assert first_yi["loan_balance"] == pytest.approx(first_wan["loan_balance"] / 10_000)
+    assert first_yi["clients"] == first_wan["clients"]

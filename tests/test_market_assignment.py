@@ -145,3 +145,18 @@ def test_every_problem_in_one_pass():
     assert any("markets.markets.0.group" in p for p in found)
     assert any("markets.markets.1.merchants" in p for p in found)
     assert any("markets.groups.0.members.0.branch" in p for p in found)
+
+
+def test_money_of_markets_and_joint_marketing_is_converted_to_wan():
+    """A file in 元: average loan 350,000 元 → 35 万元; deposit 100,000 元 → 10; a visit 200 元 → 0.02."""
+    raw = raw_bundled()
+    raw["units"] = {"money": "元"}
+    raw["markets"]["markets"][0]["average_loan"] = 350_000
+    raw["markets"]["targets"]["settlement_per_account"] = 1_500_000
+    raw["simulation"]["joint_marketing"]["pricing"]["deposit_balance"] = 100_000
+    raw["simulation"]["joint_marketing"]["costs"] = {"per_visit": 200}
+    s = scenario_from_dict(raw, file="s.yaml", base_dir=bundled_path(BUNDLED).parent)
+    assert s.markets.markets[0].average_loan == pytest.approx(35)
+    assert s.markets.targets.settlement_per_account == pytest.approx(150)
+    assert s.simulation.joint_marketing.pricing.deposit_balance == pytest.approx(10)
+    assert s.simulation.joint_marketing.costs.per_visit == pytest.approx(0.02)
