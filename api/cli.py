@@ -332,17 +332,21 @@ def plan_table_text(result: Plan, lang: str, terminal: bool = False, width: int 
 
 
 def register_optional_commands() -> None:
-    """Commands that live in their own modules (`api/cli_<name>.py`, each exporting `<name>_command`)."""
+    """Commands that live in their own modules (`api/cli_<name>.py`, each exporting `<name>_command`,
+    or `<name>_app` for a group of sub-commands)."""
     import importlib
 
-    for name in ("simulate", "check", "letters", "compare"):
+    for name in ("simulate", "check", "letters", "compare", "serve", "keys"):
         try:
             module = importlib.import_module(f"api.cli_{name}")
         except ModuleNotFoundError as exc:
             if exc.name != f"api.cli_{name}":
                 raise
             continue
-        app.command(name)(getattr(module, f"{name}_command"))
+        if hasattr(module, f"{name}_app"):
+            app.add_typer(getattr(module, f"{name}_app"), name=name)
+        else:
+            app.command(name)(getattr(module, f"{name}_command"))
 
 
 register_optional_commands()
