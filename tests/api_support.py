@@ -220,6 +220,15 @@ def small_simulation(replications: int = 2, accounts: int = 50, days: int = 30) 
     return data
 
 
+def small_bank(branches: int = 4) -> dict:
+    """A synthetic bank of a few branches with a quick simulation: plans, letters and simulations in a blink."""
+    from scenarios.generate import synthetic_bank
+
+    data = synthetic_bank(branches, 1)
+    data["simulation"] = {"seed": 7, "replications": 2, "days": 30, "revolving_credit": {"accounts": 50}}
+    return data
+
+
 def shows_no_traceback(text: str) -> bool:
     """No Python traceback text in an answer."""
     return "Traceback" not in text and 'File "' not in text and ".py\", line" not in text

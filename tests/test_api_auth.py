@@ -10,18 +10,18 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from api_support import ApiServer, api_server, city_json, postgres, small_simulation  # noqa: F401
+from api_support import ApiServer, api_server, postgres, small_bank, small_simulation  # noqa: F401
 
 ROLES = ("viewer", "planner", "admin")
 
 
 @pytest.fixture(scope="module")
 def world(api_server: ApiServer) -> dict[str, str]:
-    """Objects the routes need: a plan, a finished simulation job, a submission."""
+    """Objects the routes need: a plan, a finished simulation job, a submission (a small bank: quick)."""
     with api_server.client("planner") as client:
-        plan = client.post("/plans", json=city_json())
+        plan = client.post("/plans", json=small_bank())
         assert plan.status_code == 201, plan.text
-        sim = client.post("/simulations", json=small_simulation())
+        sim = client.post("/simulations", json=small_bank())
         assert sim.status_code == 202, sim.text
     job = api_server.wait_job(sim.json()["job_id"])
     assert job["status"] == "succeeded", job
@@ -29,8 +29,9 @@ def world(api_server: ApiServer) -> dict[str, str]:
 
 
 def long_job(server: ApiServer) -> str:
-    """A fresh simulation job that is still queued or running when it is cancelled."""
-    answer = httpx.post(f"{server.url}/simulations?replications=1000", json=small_simulation(accounts=2000, days=365),
+    """A fresh simulation job that is still queued or running when it is cancelled (chunks of 25 short
+    replications, so its worker sees the cancellation within seconds)."""
+    answer = httpx.post(f"{server.url}/simulations?replications=1000", json=small_simulation(accounts=300, days=365),
                         headers=server.auth("planner"), timeout=60)
     assert answer.status_code == 202, answer.text
     return answer.json()["job_id"]
@@ -52,8 +53,8 @@ ROUTES: list[tuple[str, str, Call]] = [
     ("GET /plans/{id}/letters", "viewer", lambda c, s, w: c.get(f"/plans/{w['plan']}/letters")),
     ("GET /jobs/{id}", "viewer", lambda c, s, w: c.get(f"/jobs/{w['job']}")),
     ("GET /simulations/{id}", "viewer", lambda c, s, w: c.get(f"/simulations/{w['job']}")),
-    ("POST /plans", "planner", lambda c, s, w: c.post("/plans", json=city_json())),
-    ("POST /simulations", "planner", lambda c, s, w: c.post("/simulations", json=small_simulation())),
+    ("POST /plans", "planner", lambda c, s, w: c.post("/plans", json=small_bank())),
+    ("POST /simulations", "planner", lambda c, s, w: c.post("/simulations", json=small_bank())),
     ("POST /jobs/{id}/resubmit", "planner", lambda c, s, w: c.post(f"/jobs/{w['job']}/resubmit")),
     ("DELETE /jobs/{id}", "planner", lambda c, s, w: c.delete(f"/jobs/{long_job(s)}")),
     ("POST /keys", "admin", lambda c, s, w: c.post("/keys", json={"role": "viewer", "name": "x"})),

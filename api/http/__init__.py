@@ -11,6 +11,7 @@ Modules, each named for what it holds:
 - `work`      — what runs outside the event loop: plans, exports, simulations, comparisons;
 - `jobs`      — job rows (every transition committed) and the huey queue that runs them;
 - `bodies`    — the pydantic models of the responses;
+- `openapi`   — the OpenAPI document's schema plugin (unknown keys refused);
 - `routes/`   — thin handlers, one module per resource;
 - `app`       — `create_app(settings)`, the factory.
 """

@@ -22,6 +22,7 @@ from litestar.plugins.pydantic import PydanticPlugin
 
 from api.http.db import Database, open_database
 from api.http.errors import EXCEPTION_HANDLERS
+from api.http.openapi import StrictModelSchemaPlugin
 from api.http.jobs import JobQueue, die_with_parent, make_queue
 from api.http.routes import jobs, keys, meta, plans, simulations
 from api.http.settings import ApiSettings
@@ -71,7 +72,7 @@ def create_app(settings: ApiSettings, db: Database | None = None, queue: JobQueu
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[rate_limit.middleware],
         openapi_config=openapi_config(),
-        plugins=[PydanticPlugin(prefer_alias=True)],
+        plugins=[StrictModelSchemaPlugin(prefer_alias=True), PydanticPlugin(prefer_alias=True)],
         request_max_body_size=settings.max_body_bytes,
         on_startup=[start_pool],
         on_shutdown=[stop_pool],

@@ -13,10 +13,11 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     JSON, Connection, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, create_engine, event, inspect,
-    select, text,
+    TypeDecorator, select, text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -39,8 +40,25 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+class UtcDateTime(TypeDecorator):
+    """A timezone-aware UTC timestamp on every backend (SQLite keeps no zone: it is put back on reading)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc) if value is not None else None
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
 class Base(DeclarativeBase):
-    pass
+    type_annotation_map = {dt.datetime: UtcDateTime}
 
 
 class SchemaVersion(Base):
@@ -57,8 +75,8 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(16))                        # viewer | planner | admin
     salt: Mapped[str] = mapped_column(String(64))
     digest: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=now)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class StoredScenario(Base):
@@ -76,7 +94,7 @@ class StoredScenario(Base):
     table_bytes: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     validated: Mapped[dict] = mapped_column(JSON)                        # Scenario.model_dump (engine units)
     key_id: Mapped[str] = mapped_column(String(32))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=now)
 
 
 class StoredPlan(Base):
@@ -89,7 +107,7 @@ class StoredPlan(Base):
     lang: Mapped[str] = mapped_column(String(4))
     status: Mapped[str] = mapped_column(String(16))                      # optimal | relaxed
     body: Mapped[dict] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=now)
 
 
 class Job(Base):
@@ -102,9 +120,9 @@ class Job(Base):
     options: Mapped[dict] = mapped_column(JSON, default=dict)            # policy, lang, model, replications, seed
     status: Mapped[str] = mapped_column(String(16), default="queued")
     progress: Mapped[float] = mapped_column(Float, default=0.0)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
-    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=now)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     error: Mapped[list | None] = mapped_column(JSON, nullable=True)      # problems, or the error id of a bug
     result_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     task_id: Mapped[str | None] = mapped_column(String(64), nullable=True)   # huey's task id
@@ -120,7 +138,7 @@ class StoredResult(Base):
     kind: Mapped[str] = mapped_column(String(16))
     body: Mapped[dict] = mapped_column(JSON)
     report: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=now)
 
 
 # ---------------------------------------------------------------- versions

@@ -86,7 +86,7 @@ def http_exception(_: Request, exc: HTTPException) -> Response:
 
 
 def _parameter_message(error: dict[str, Any]) -> str:
-    source = error.get("source")
+    source = getattr(error.get("source"), "value", error.get("source"))
     message = str(error.get("message", "invalid value"))
     return f"{message} (in the {source})" if source else message
 

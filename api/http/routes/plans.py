@@ -27,6 +27,7 @@ FormatParam = Annotated[ExportFormat, Parameter(
     examples=[Example(value="xlsx")])]
 
 ERRORS = {
+    400: ResponseSpec(ErrorBody, description="a malformed request (e.g. a body that is not the expected JSON)"),
     401: ResponseSpec(ErrorBody, description="no valid API key"),
     403: ResponseSpec(ErrorBody, description="the key's role may not do this"),
     422: ResponseSpec(ErrorBody, description="the scenario has problems or is beyond a limit: every bad field named"),
