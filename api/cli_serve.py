@@ -31,6 +31,8 @@ def serve_command(
 
     Example: microplan serve --port 8000 --db sqlite:///./microplan.sqlite
     """
+    import logging
+
     import uvicorn
 
     from api.http.app import create_app
@@ -39,6 +41,7 @@ def serve_command(
     from api.http.keys import create_key, key_count
     from api.http.settings import ApiSettings
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         settings = ApiSettings.from_environment(db_url=db, data_dir=data)
     except ValueError as exc:

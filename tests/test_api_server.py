@@ -107,6 +107,31 @@ def test_simulation_is_the_cli_json(sqlite_server: ApiServer, tmp_path: Path) ->
     assert json.loads(cli.stdout) == answer
 
 
+def test_internal_error_has_an_id_and_no_traceback(sqlite_server: ApiServer) -> None:
+    """A plan row this version cannot read (written by hand into the server's real database) → 500
+    with an error id and no traceback; the server's log has the traceback under that id."""
+    from api.http.db import StoredPlan, StoredScenario, open_database
+
+    db = open_database(sqlite_server.db_url)
+    with db.session.begin() as session:
+        session.add(StoredScenario(id="s" * 32, name="x", plan_year=2014, branch_count=1, source_kind="json", source="{}",
+                                   validated={}, key_id=""))
+        session.flush()
+        session.add(StoredPlan(id="p" * 32, scenario_id="s" * 32, policy=None, lang="zh", status="optimal", body={"broken": 1}))
+    db.engine.dispose()
+    with sqlite_server.client("viewer") as client:
+        answer = client.get(f"/plans/{'p' * 32}")
+    assert answer.status_code == 500
+    body = answer.json()
+    assert body["error_id"] and body["error_id"] in body["errors"][0]["message"]
+    assert "Traceback" not in answer.text and "PlanBody" not in answer.text and "pydantic" not in answer.text
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(body["error_id"] in line for line in sqlite_server.log):
+        time.sleep(0.1)
+    logged = "\n".join(sqlite_server.log)
+    assert body["error_id"] in logged and "Traceback" in logged
+
+
 def server_memory(server: ApiServer) -> int:
     """Resident memory of the server and every process it started, bytes."""
     total = 0
