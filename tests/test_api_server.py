@@ -76,10 +76,13 @@ def test_cancel(fresh_server: ApiServer) -> None:
     with server.client("planner") as client:
         job_id = client.post("/simulations?replications=400", json=small_simulation(accounts=300, days=365)).json()["job_id"]
         server.wait_job(job_id, until=("running",))
+        while client.get(f"/jobs/{job_id}").json()["progress"] == 0:  # chunks of 25 replications are coming in
+            time.sleep(0.1)
         cancelled = client.delete(f"/jobs/{job_id}")
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-        time.sleep(3)  # the worker sees the cancellation at its next progress report
-        assert client.get(f"/jobs/{job_id}").json()["status"] == "cancelled"
+        time.sleep(6)  # a few chunks' time: a worker that did not stop would have reported progress
+        after = client.get(f"/jobs/{job_id}").json()
+        assert after["status"] == "cancelled" and after["progress"] == cancelled.json()["progress"]
         assert client.get(f"/simulations/{job_id}").status_code == 409
         assert client.delete(f"/jobs/{job_id}").status_code == 409
         assert client.post(f"/jobs/{job_id}/resubmit").status_code == 202
