@@ -23,9 +23,13 @@ def world(api_server: ApiServer) -> dict[str, str]:
         assert plan.status_code == 201, plan.text
         sim = client.post("/simulations", json=small_bank())
         assert sim.status_code == 202, sim.text
+        comparison = client.post("/comparisons", json=small_bank())
+        assert comparison.status_code == 202, comparison.text
     job = api_server.wait_job(sim.json()["job_id"])
     assert job["status"] == "succeeded", job
-    return {"plan": plan.json()["id"], "job": job["id"], "scenario": job["scenario_id"]}
+    compared = api_server.wait_job(comparison.json()["job_id"])
+    assert compared["status"] == "succeeded", compared
+    return {"plan": plan.json()["id"], "job": job["id"], "scenario": job["scenario_id"], "comparison": compared["id"]}
 
 
 def long_job(server: ApiServer) -> str:
@@ -53,6 +57,9 @@ ROUTES: list[tuple[str, str, Call]] = [
     ("GET /plans/{id}/letters", "viewer", lambda c, s, w: c.get(f"/plans/{w['plan']}/letters")),
     ("GET /jobs/{id}", "viewer", lambda c, s, w: c.get(f"/jobs/{w['job']}")),
     ("GET /simulations/{id}", "viewer", lambda c, s, w: c.get(f"/simulations/{w['job']}")),
+    ("GET /comparisons/{id}", "viewer", lambda c, s, w: c.get(f"/comparisons/{w['comparison']}")),
+    ("GET /comparisons/{id}/report", "viewer", lambda c, s, w: c.get(f"/comparisons/{w['comparison']}/report")),
+    ("POST /comparisons", "planner", lambda c, s, w: c.post("/comparisons", json=small_bank())),
     ("POST /plans", "planner", lambda c, s, w: c.post("/plans", json=small_bank())),
     ("POST /simulations", "planner", lambda c, s, w: c.post("/simulations", json=small_bank())),
     ("POST /jobs/{id}/resubmit", "planner", lambda c, s, w: c.post(f"/jobs/{w['job']}/resubmit")),

@@ -41,7 +41,7 @@ def test_no_server_error_and_answers_conform(schema_server: ApiServer) -> None:
     statuses: dict[str, set[int]] = {}
     for result in schema.get_all_operations():
         operation = result.ok()
-        takes_scenario = operation.method.upper() == "POST" and operation.path in ("/plans", "/simulations")
+        takes_scenario = operation.method.upper() == "POST" and operation.path in ("/plans", "/simulations", "/comparisons")
 
         @given(case=operation.as_strategy())
         @settings(max_examples=EXAMPLES_PER_ROUTE, deadline=None, derandomize=True, database=None,

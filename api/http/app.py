@@ -24,13 +24,13 @@ from api.http.db import Database, open_database
 from api.http.errors import EXCEPTION_HANDLERS
 from api.http.openapi import StrictModelSchemaPlugin
 from api.http.jobs import JobQueue, die_with_parent, make_queue
-from api.http.routes import jobs, keys, meta, plans, simulations
+from api.http.routes import comparisons, jobs, keys, meta, plans, simulations
 from api.http.settings import ApiSettings
 
 
 def route_handlers() -> list:
     """Every route, by resource."""
-    return [*meta.ROUTES, *plans.ROUTES, *jobs.ROUTES, *simulations.ROUTES, *keys.ROUTES]
+    return [*meta.ROUTES, *plans.ROUTES, *jobs.ROUTES, *simulations.ROUTES, *comparisons.ROUTES, *keys.ROUTES]
 
 
 def openapi_config() -> OpenAPIConfig:

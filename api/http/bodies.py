@@ -102,6 +102,20 @@ class SimulationBody(BaseModel):
     series: dict[str, Any]
 
 
+class ComparisonBody(BaseModel):
+    """The comparison JSON of `microplan compare` (README "Comparing options")."""
+
+    model_config = ConfigDict(extra="allow")
+    schema_version: int
+    scenario: str
+    plan_year: int
+    money_unit: str
+    options: list[dict[str, Any]]
+    branches: list[dict[str, Any]]
+    simulation: dict[str, Any]
+    highlights: list[dict[str, Any]]
+
+
 class ScenarioName(BaseModel):
     name: str
     plan_year: int

@@ -131,13 +131,13 @@ class Job(Base):
 
 
 class StoredResult(Base):
-    """A simulation's or comparison's result JSON (and a comparison's HTML report), by job id."""
+    """A simulation's or comparison's result JSON (and a comparison's HTML reports), by job id."""
 
     __tablename__ = "results"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)        # the job's id
     kind: Mapped[str] = mapped_column(String(16))
     body: Mapped[dict] = mapped_column(JSON)
-    report: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reports: Mapped[dict | None] = mapped_column(JSON, nullable=True)   # a comparison's HTML page by language
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=now)
 
 

@@ -198,6 +198,11 @@ def run_job(job_id: str, runner: dict[str, Any]) -> None:
                                         dask_address=runner.get("dask_address"), progress=progress)
             finish(db, job_id, "succeeded", result_id=job_id,
                    extra=lambda s: s.add(StoredResult(id=job_id, kind=kind, body=body)))
+        elif kind == "comparison":
+            body, reports = work.comparison_body(validated, options, workers=runner.get("workers") or 1,
+                                                 dask_address=runner.get("dask_address"), progress=progress)
+            finish(db, job_id, "succeeded", result_id=job_id,
+                   extra=lambda s: s.add(StoredResult(id=job_id, kind=kind, body=body, reports=reports)))
         else:
             raise ValueError(f"unknown job kind {kind!r}")
     except JobCancelled:

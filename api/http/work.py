@@ -3,7 +3,8 @@
 Plain functions of plain data (the validated scenario as a mapping), so they can be sent to a
 process pool (plans answered at once, exports) or run by a huey worker (jobs). They call the same
 engine and the same writers as the CLI: `optimize.plan.make_plan`, `api.reports` (JSON, CSV,
-XLSX), `api.letters` (the Word letters), `simulate.service.run_simulation`.
+XLSX), `api.letters` (the Word letters), `simulate.service.run_simulation`, and the comparison's
+`api.comparison.compare_scenario` and `api.comparison_html.render_comparison_html`.
 """
 
 from __future__ import annotations
@@ -74,3 +75,17 @@ def simulation_body(validated: dict[str, Any], options: dict[str, Any], *, worke
                             start_year=scenario.plan_year)
     return result.in_money_unit(scenario.units.money).to_json()
 
+
+#: Languages a comparison report is rendered in (both at once: the page is cheap, the comparison is not).
+REPORT_LANGS = ("zh", "en")
+
+
+def comparison_body(validated: dict[str, Any], options: dict[str, Any], *, workers: int | None,
+                    dask_address: str | None, progress: Callable[[float], None] | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The comparison JSON of `microplan compare` and its HTML report in each language (`REPORT_LANGS`)."""
+    from api.comparison import compare_scenario
+    from api.comparison_html import render_comparison_html
+
+    comparison = compare_scenario(Scenario.model_validate(validated), workers=workers, dask_address=dask_address,
+                                  progress=progress, replications=options.get("replications"))
+    return comparison.to_json(), {lang: render_comparison_html(comparison, lang) for lang in REPORT_LANGS}  # type: ignore[arg-type]

@@ -67,7 +67,7 @@ async def read_submission(request: Request) -> Submission:
 def store_submission(db: Database, submission: Submission, key_id: str) -> tuple[str, dict[str, Any]]:
     """Commit the scenario as submitted and as validated; its id and the validated mapping."""
     scenario = submission.scenario
-    validated = json.loads(scenario.model_dump_json())
+    validated = json.loads(scenario.model_dump_json(exclude_unset=True))  # keeps which sections were given (compare reads it)
     row = StoredScenario(id=new_id(), name=scenario.name, plan_year=scenario.plan_year, branch_count=len(scenario.branches),
                          source_kind=submission.kind, source=submission.source, source_name=submission.source_name,
                          table_name=submission.table_name, table_bytes=submission.table_bytes, validated=validated,
