@@ -172,7 +172,10 @@ class ApiServer:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
-    def stop(self) -> None:
+    def stop(self, graceful: bool = True) -> None:
+        """SIGTERM and wait (graceful), or kill -9 (its workers die with it: Linux's parent-death signal)."""
+        if not graceful:
+            self.kill()
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -201,7 +204,7 @@ def api_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     try:
         yield server
     finally:
-        server.stop()
+        server.stop(graceful=False)  # quick; a graceful stop is exercised by the rate-limit test
 
 
 def city_json() -> dict:

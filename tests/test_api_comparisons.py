@@ -18,12 +18,13 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("api-compare")
     started = ApiServer(folder, f"sqlite:///{folder / 'microplan.sqlite'}").start()
     yield started
-    started.stop()
+    started.stop(graceful=False)
 
 
 def quick_city() -> dict:
-    """The city bank with its variants and a quick simulation section."""
+    """The city bank with two of its variants and a quick simulation section."""
     data = city_json()
+    data["variants"] = data["variants"][:2]
     data["simulation"] = {"seed": 7, "replications": 2, "days": 30, "revolving_credit": {"accounts": 50}}
     return data
 

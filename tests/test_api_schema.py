@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from api_support import ApiServer
 
 #: Generated requests per route.
-EXAMPLES_PER_ROUTE = 12
+EXAMPLES_PER_ROUTE = 8
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def schema_server(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("api-schema")
     server = ApiServer(folder, f"sqlite:///{folder / 'microplan.sqlite'}").start()
     yield server
-    server.stop()
+    server.stop(graceful=False)
 
 
 def test_no_server_error_and_answers_conform(schema_server: ApiServer) -> None:

@@ -23,7 +23,7 @@ ModelParam = Annotated[str, Parameter(query="model", description="the model to r
                                       max_length=64, examples=[Example(value="revolving_credit")])]
 ReplicationsParam = Annotated[int | None, Parameter(query="replications", ge=1, le=100_000,
                                                     description="Monte Carlo replications (default: the scenario's simulation.replications)",
-                                                    examples=[Example(value=200)])]
+                                                    examples=[Example(value=20)])]
 SeedParam = Annotated[int | None, Parameter(query="seed", ge=0, le=2**63 - 1, description="root random seed (default: the scenario's)",
                                             examples=[Example(value=2014)])]
 
