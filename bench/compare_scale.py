@@ -10,7 +10,7 @@ so a run never profits from a pool or fork server left by the one before. The tw
 (same machine load), repeated `--runs` times; medians and the ratio parallel ÷ sequential (goal ≤ 0.6)
 are printed with the load average before and after.
 
-    .venv/bin/python bench/compare_scale.py                       # 36 branches × k 8, 3,000 × k 4, 3 runs
+    .venv/bin/python bench/compare_scale.py                       # 36 branches × k 8, 3,000 × k 5, 3 runs
     .venv/bin/python bench/compare_scale.py --sizes 36 --k 4 8 16 --runs 5
 """
 
@@ -59,7 +59,7 @@ def measure(n: int, k: int, workers: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[36, 3000], help="branches (36 = the bundled city-2014)")
-    parser.add_argument("--k", type=int, nargs="+", default=None, help="variants (default: 8 for 36 branches, 4 above)")
+    parser.add_argument("--k", type=int, nargs="+", default=None, help="variants (default: 8 for 36 branches, 5 above: 6 options, 3 per worker)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
@@ -67,7 +67,7 @@ def main() -> None:
     print(f"{'branches':>8} {'k':>3} {'options':>7} {'sequential s':>12} {'2 workers s':>11} {'ratio':>6}  "
           f"{'Σ plan s (seq)':>14}  runs (seq / par)")
     for n in args.sizes:
-        for k in args.k or ([8] if n <= 100 else [4]):
+        for k in args.k or ([8] if n <= 100 else [5]):
             pairs = [(measure(n, k, 1), measure(n, k, 2)) for _ in range(args.runs)]
             seq = statistics.median(s["seconds"] for s, _ in pairs)
             par = statistics.median(p["seconds"] for _, p in pairs)
