@@ -1,5 +1,6 @@
 """The words of the comparison's outputs (workbook, HTML), in Chinese and English; rule and policy
-names come from `api.labels`, so a rule reads the same in a plan and in a comparison."""
+names come from `api.labels` and metric and model names from `api.metric_labels`, so a rule or a
+metric reads the same in a plan, a simulation and a comparison."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from api import labels
 from api.labels import Lang, pick
+from api.metric_labels import metric_name, metric_unit, model_name  # noqa: F401  (re-exported: `words.metric_name`, …)
 
 if TYPE_CHECKING:
     from api.comparison import Comparison
@@ -119,74 +121,6 @@ def sharing_name(key: str, lang: Lang) -> str:
 
 def status_name(status: str, lang: Lang) -> str:
     return labels.status_word(status, lang)
-
-
-#: Simulated metrics' names (models added later show their own metric code until named here).
-METRICS: dict[str, tuple[str, str]] = {
-    "mean_outstanding": ("日均贷款余额", "Mean outstanding"),
-    "peak_outstanding": ("最高贷款余额", "Peak outstanding"),
-    "mean_utilisation": ("额度使用率", "Mean utilisation"),
-    "interest_income": ("利息收入", "Interest income"),
-    "funding_cost": ("资金成本", "Funding cost"),
-    "net_interest_income": ("净收益", "Net interest income"),
-    "defaults": ("违约户数", "Defaults"),
-    "ead": ("违约风险暴露", "Exposure at default"),
-    "loss": ("损失", "Loss"),
-    "ccf": ("信用转换系数", "Credit conversion factor"),
-    "declined_draw_amount": ("额度不足未提款", "Declined draws"),
-    "counter_visits": ("柜面提款笔数", "Counter drawdowns"),
-    "counter_wait_minutes": ("柜面平均等候", "Counter wait"),
-    "new_clients": ("新增客户", "New clients"),
-    "new_loans": ("新增贷款", "New loans"),
-    "approval_rate": ("申贷获得率", "Approval rate"),
-    "simulated_profit": ("模拟利润", "Simulated profit"),
-    "department_payout": ("部门分润", "Department payout"),
-    "branch_payout": ("分行分润", "Branch payout"),
-    "profit_after_incentives": ("激励后利润", "Profit after incentives"),
-    "default_rate": ("违约率", "Default rate"),
-    "cross_sell_rate": ("交叉销售率", "Cross-sell rate"),
-    "bundle_rate": ("产品包覆盖率", "Bundle rate"),
-    "loan_margin": ("贷款利差", "Loan margin"),
-    "member_payout": ("组员分润", "Member payout"),
-    "leads": ("商机", "Leads"),
-    "applications": ("申请户数", "Applications"),
-    "approvals": ("获批户数", "Approvals"),
-    "renewals": ("还后再贷户数", "Renewals"),
-    "attrition": ("流失户数", "Attrition"),
-    "visits": ("市场走访", "Market visits"),
-    "effort": ("组员努力", "Member effort"),
-    "leader_effort": ("组长努力", "Leader effort"),
-    "large_sme_hours": ("小企业工时", "Large-SME hours"),
-    "cycle_new_clients": ("周期新增客户", "Cycle new clients"),
-    "cycle_completion": ("周期目标完成率", "Cycle completion"),
-    "floor_missed_years": ("未达底线年数", "Years a floor is missed"),
-    "holding_back_share": ("保留实力的管辖行占比", "Share holding back"),
-    "attainment_dispersion": ("完成率离散度", "Attainment dispersion"),
-    "bonus_paid": ("奖金支出", "Bonus paid"),
-}
-MODELS: dict[str, tuple[str, str]] = {
-    "revolving_credit": ("生意人卡循环贷", "Revolving credit (businessman card)"),
-    "joint_marketing": ("联合营销与分润", "Joint marketing and profit sharing"),
-    "policy_loop": ("多年政策循环", "Multi-year policy loop"),
-}
-KIND_UNITS = {"count": ("次", "count"), "minutes": ("分钟", "minutes"), "hours": ("小时", "hours"), "ratio": ("%", "%")}
-
-
-def metric_name(metric: str, lang: Lang) -> str:
-    return pick(METRICS.get(metric, (metric, metric.replace("_", " "))), lang)
-
-
-def model_name(model: str, lang: Lang) -> str:
-    return pick(MODELS.get(model, (model, model.replace("_", " "))), lang)
-
-
-def metric_unit(kind: str, unit: str, money_unit: str, lang: Lang) -> str:
-    """The unit a metric is shown in: the money unit, %, 户 / clients, 次, 分钟."""
-    if kind == "money":
-        return money_unit
-    if unit == "户":
-        return pick(labels.CLIENT_UNIT, lang)
-    return pick(KIND_UNITS.get(kind, (unit, unit)), lang)
 
 
 def rule_name(rule: str | None, lang: Lang) -> str:

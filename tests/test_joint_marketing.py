@@ -274,7 +274,7 @@ def test_cli_json_has_the_contract_metrics_and_the_breakdowns(cli):
 def test_cli_table_shows_groups_and_branches(cli):
     result = cli("simulate", BUNDLED, "--model", "joint_marketing", "--replications", "2", "--workers", "1")
     assert result.code == 0, result.err
-    assert "申贷获得率 approval rate" in result.out and "per group" in result.out and "B01" in result.out
+    assert "申贷获得率(%)" in result.out and "各联合营销小组" in result.out and "B01" in result.out
 
 
 def test_cli_bad_markets_exit_2_with_the_path(cli, tmp_path):

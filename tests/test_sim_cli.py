@@ -42,7 +42,7 @@ def test_options_override_the_scenario(cli, small_scenario):
 def test_table_names_metrics_and_units(cli, small_scenario):
     result = cli("simulate", small_scenario, "--workers", "1")
     assert result.code == 0, result.err
-    for text in ("mean outstanding", "万元", "95% 置信区间 CI", "P5", "P95", "counter wait"):
+    for text in ("日均贷款余额(万元)", "95%置信区间", "P5", "P95", "柜面平均等候(分钟)"):
         assert text in result.out
 
 
@@ -51,8 +51,8 @@ def test_csv_to_a_file(cli, small_scenario, tmp_path):
     result = cli("simulate", small_scenario, "--workers", "1", "--format", "csv", "--out", out)
     assert result.code == 0, result.err
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("metric,unit,mean,std,ci95_low,ci95_high,p5,p50,p95")
-    assert any(line.startswith("interest_income,万元,") for line in lines)
+    assert lines[0] == "范围,指标,单位,均值,标准差,95%置信下限,95%置信上限,P5,P50,P95,重复次数"
+    assert any(line.startswith("合计,利息收入,万元,") for line in lines)
 
 
 @pytest.mark.parametrize(
