@@ -131,15 +131,21 @@ def test_english_table_has_no_chinese(scenario, results, model: str) -> None:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("model", list(MODELS))
 def test_tables_fit_80_columns_with_every_header_whole_and_its_unit(scenario, results, model: str, lang: str) -> None:
-    """At 80 columns no line is wider than 80 cells; every per-group / per-branch header (metric and unit)
-    appears whole on one line; every row of the metrics table names its unit in brackets."""
+    """At 80 columns no line is wider than 80 cells and no table is cropped (each box line closes with its
+    right border); every per-group / per-branch header (metric and unit) appears whole on one line of
+    those tables; every row of the metrics table names its unit in brackets."""
     result = results[model]
     text = table_text(scenario, result, lang)
     assert max(cell_len(line.rstrip()) for line in text.splitlines()) <= WIDTH
+    closing = {"┏": "┓", "┃": "┃", "┡": "┩", "│": "│", "└": "┘"}
+    for line in text.splitlines():
+        if line[:1] in closing:
+            assert line.rstrip().endswith(closing[line[0]]), f"cropped: {line!r}"
+    breakdowns = tables.render_breakdowns(result, lang, WIDTH)
     for scope, by_id in result.breakdowns.items():
         for name in tables.BREAKDOWN_COLUMNS:
             if any(name in values for values in by_id.values()):
-                assert tables.label_with_unit(result, name, lang) in text, (scope, name)
+                assert tables.label_with_unit(result, name, lang) in breakdowns, (scope, name)
     units = {"money": result.money_unit, "ratio": "%"}
     for name in result.metrics:
         unit = units.get(result.metric_units[name], tables.unit_of(result, name, lang))
