@@ -59,3 +59,43 @@ def test_no_server_error_and_answers_conform(schema_server: ApiServer) -> None:
     assert len(checked) >= 15, checked
     assert 201 in statuses["POST /plans"] and 202 in statuses["POST /simulations"], statuses  # the examples ran
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+
+
+def has_example(schema: dict, components: dict) -> bool:
+    """An example on the schema, on the component it refers to, or on an array's items."""
+    if "examples" in schema or "example" in schema:
+        return True
+    if "$ref" in schema:
+        return has_example(components[schema["$ref"].split("/")[-1]], components)
+    return schema.get("type") == "array" and has_example(schema.get("items", {}), components)
+
+
+def test_every_route_is_documented(schema_server: ApiServer) -> None:
+    """Every operation: a unique operationId, a summary, each parameter described with an example, and an
+    example of its JSON body or answer; every route but /health asks for the bearer key."""
+    import httpx
+
+    doc = httpx.get(f"{schema_server.url}/schema/openapi.json").json()
+    components = doc["components"]["schemas"]
+    ids, problems = [], []
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            label = f"{method.upper()} {path}"
+            ids.append(operation.get("operationId"))
+            if not operation.get("summary"):
+                problems.append(f"{label}: no summary")
+            for parameter in operation.get("parameters", []):
+                if not parameter.get("description") or not parameter.get("examples"):
+                    problems.append(f"{label}: parameter {parameter['name']} lacks a description or an example")
+            media = [*operation.get("requestBody", {}).get("content", {}).values(),
+                     *(m for code, answer in operation["responses"].items() if code.startswith("2")
+                       for kind, m in answer.get("content", {}).items() if "json" in kind)]
+            binary = all("json" not in kind for code, answer in operation["responses"].items() if code.startswith("2")
+                         for kind in answer.get("content", {}))
+            if not binary and not any("example" in m or "examples" in m or has_example(m.get("schema", {}), components) for m in media):
+                problems.append(f"{label}: no example of its body or answer")
+            if path != "/health" and operation.get("security") == [{}]:
+                problems.append(f"{label}: open without a key")
+    assert None not in ids and len(ids) == len(set(ids)), ids
+    assert not problems, problems
+    assert doc["paths"]["/health"]["get"]["security"] == [{}] and doc["security"] == [{"bearer": []}]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from litestar import Request, Response, delete, get, post
+from litestar import Request, delete, get, post
 from litestar.openapi.datastructures import ResponseSpec
 
 from api.http.auth import requires
-from api.http.bodies import ErrorBody, KeyCreated, KeyInfo, KeyRequest
+from api.http.bodies import ErrorBody, KeyCreated, KeyInfo, KeyRequest, KeyRevoked
 from api.http.errors import NotFound
 from api.http.keys import create_key, list_keys, revoke_key
 from api.http.routes.common import IdParam
@@ -31,11 +31,11 @@ def all_keys(request: Request) -> list[KeyInfo]:
 
 @delete("/keys/{key_id:str}", operation_id="revokeKey", guards=[requires("admin")], tags=["keys"], sync_to_thread=True,
         status_code=200, summary="Revoke an API key", responses={404: ResponseSpec(ErrorBody, description="no such key"), **ERRORS})
-def remove_key(request: Request, key_id: IdParam) -> Response[dict]:
+def remove_key(request: Request, key_id: IdParam) -> KeyRevoked:
     """The key stops working at once; its record stays."""
     if not revoke_key(request.app.state.db, key_id):
         raise NotFound("key", key_id)
-    return Response({"id": key_id, "revoked": True})
+    return KeyRevoked(id=key_id, revoked=True)
 
 
 ROUTES = [new_key, all_keys, remove_key]

@@ -11,10 +11,10 @@ from litestar.params import Parameter
 from pydantic import BaseModel
 
 from api.http.auth import requires
-from api.http.bodies import ErrorBody, Health, ScenarioName
+from api.http.bodies import ErrorBody, Health, ScenarioName, with_example
 from api.http.db import StoredScenario
 from api.http.errors import NotFound
-from api.http.routes.common import IdParam
+from api.http.routes.common import IdParam, scenario_example as _city_example
 from api.http.routes.plans import ERRORS
 from scenarios import Scenario, bundled_names, load_scenario
 from scenarios.loading import scenario_to_dict
@@ -25,6 +25,10 @@ NameParam = Annotated[str, Parameter(description="a bundled scenario's name (see
 
 class Submitted(BaseModel):
     """A scenario as it was submitted: the text as sent, the uploaded table's name, and the scenario it validated to."""
+
+    model_config = with_example({"id": "77c2…", "kind": "upload", "source": "name: 城商行 2014 年度小微计划\nplan_year: 2014\n…",
+                                 "source_name": "city-2014.yaml", "table_name": "city_branches_2014.csv",
+                                 "scenario": {"name": "城商行 2014 年度小微计划", "plan_year": 2014}})
 
     id: str
     kind: str
@@ -53,7 +57,9 @@ def list_scenarios() -> list[ScenarioName]:
 
 
 @get("/scenarios/{name:str}", operation_id="getScenario", guards=[requires("viewer")], tags=["scenarios"], sync_to_thread=True,
-     summary="One bundled scenario", responses={404: ResponseSpec(ErrorBody, description="no such bundled scenario"), **ERRORS})
+     summary="One bundled scenario",
+     responses={200: ResponseSpec(Scenario, description="the scenario, branch table inline", examples=[Example(value=_city_example())]),
+                404: ResponseSpec(ErrorBody, description="no such bundled scenario"), **ERRORS})
 def get_scenario(name: NameParam) -> Scenario:
     """A bundled scenario with its branch table inline, in its own money unit: ready to edit and POST to /plans."""
     if name not in bundled_names():
