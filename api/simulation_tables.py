@@ -82,7 +82,7 @@ def title(scenario_name: str, result: SimulationResult, policy: str | None, lang
 
 
 def caption(result: SimulationResult, lang: Lang) -> str:
-    """The run's setup in one sentence: replications, seed, the period."""
+    """The run's setup: replications, seed, the period; a line of its own for what — means."""
     n, seed, start = result.replications, result.seed, result.start_year
     if result.series_index == "year":
         last = start + len(result.series.day) - 1
@@ -91,10 +91,10 @@ def caption(result: SimulationResult, lang: Lang) -> str:
         return f"{n} replications, seed {seed}; each plans and books every year {start}–{last}."
     if lang == "zh":
         warmup = f"（另预热 {result.warmup_days} 天）" if result.warmup_days else ""
-        return (f"{n} 次重复，随机种子 {seed}；自 {start}-01-01 起 {result.days} 天{warmup}。"
+        return (f"{n} 次重复，随机种子 {seed}；自 {start}-01-01 起 {result.days} 天{warmup}。\n"
                 f"无定义的值（如没有违约时的信用转换系数）显示为 —。")
     warmup = f", after {result.warmup_days} warm-up days" if result.warmup_days else ""
-    return (f"{n} replications, seed {seed}; {result.days} days from {start}-01-01{warmup}. "
+    return (f"{n} replications, seed {seed}; {result.days} days from {start}-01-01{warmup}.\n"
             f"Undefined values (e.g. the CCF without defaults) show as —.")
 
 
