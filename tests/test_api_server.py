@@ -134,6 +134,20 @@ def test_internal_error_has_an_id_and_no_traceback(sqlite_server: ApiServer) -> 
     assert body["error_id"] in logged and "Traceback" in logged
 
 
+def test_a_killed_plan_process_is_replaced(sqlite_server: ApiServer) -> None:
+    """kill -9 of the plan processes: the next plan request still gets 201 (the pool is replaced, the work resubmitted)."""
+    with sqlite_server.client("planner") as client:
+        assert client.post("/plans", json=small_bank()).status_code == 201  # the pool is up
+        workers = [p for p in process_tree(sqlite_server.process.pid)  # type: ignore[union-attr]
+                   if "spawn_main" in " ".join(p.cmdline())]
+        assert workers
+        for worker in workers:
+            worker.kill()
+        psutil.wait_procs(workers, timeout=10)
+        answers = [client.post("/plans", json=small_bank()).status_code for _ in range(3)]
+    assert answers == [201, 201, 201]
+
+
 def server_memory(server: ApiServer) -> int:
     """Resident memory of the server and every process it started, bytes."""
     total = 0

@@ -57,9 +57,8 @@ def create_app(settings: ApiSettings, db: Database | None = None, queue: JobQueu
     queue = queue or make_queue(settings.queue_url)
 
     def start_pool(app: Litestar) -> None:
-        context = multiprocessing.get_context("spawn")  # no fork of a process that runs an event loop and threads
-        app.state.pool = ProcessPoolExecutor(max_workers=settings.plan_workers, mp_context=context,
-                                             initializer=die_with_parent)  # a killed server leaves none behind
+        app.state.new_pool = lambda: plan_pool(settings.plan_workers)
+        app.state.pool = app.state.new_pool()
 
     def stop_pool(app: Litestar) -> None:
         app.state.pool.shutdown(wait=False, cancel_futures=True)
@@ -85,6 +84,12 @@ def create_app(settings: ApiSettings, db: Database | None = None, queue: JobQueu
     app.state.runner = {"db_url": settings.db_url, "dask_address": settings.dask_address, "workers": 1}
     logging.getLogger("microplan.api").setLevel(logging.INFO)
     return app
+
+
+def plan_pool(workers: int) -> ProcessPoolExecutor:
+    """The processes that make the plans answered at once and the exports (spawned: no fork of a process
+    that runs an event loop and threads; each dies with the server)."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent)
 
 
 def _rate_identity(request) -> str:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ and the OpenAPI description of a scenario request body (JSON, YAML or uploaded f
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures.process import BrokenProcessPool
 import functools
 import json
 from dataclasses import dataclass
@@ -40,8 +41,23 @@ async def in_thread(function: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 async def in_process(request: Request, function: Any, *args: Any) -> Any:
-    """Run CPU-heavy work (a plan, an export) in the app's process pool, off the event loop."""
-    return await asyncio.wrap_future(request.app.state.pool.submit(function, *args))
+    """Run CPU-heavy work (a plan, an export) in the app's process pool, off the event loop.
+
+    A pool whose process died (killed, out of memory) is broken for good: it is replaced and the
+    work submitted once more, so one lost process does not fail every later request.
+    """
+    state = request.app.state
+    for attempt in (1, 2):
+        pool = state.pool
+        try:
+            return await asyncio.wrap_future(pool.submit(function, *args))
+        except BrokenProcessPool:
+            if attempt == 2:
+                raise
+            if state.pool is pool:
+                state.pool = state.new_pool()
+                pool.shutdown(wait=False, cancel_futures=True)
+    raise AssertionError("unreachable")
 
 
 async def read_submission(request: Request) -> Submission:
