@@ -10,6 +10,7 @@ Modules, each named for what it holds:
 - `intake`    — request bodies (JSON scenario or uploaded files) → a validated scenario, limits;
 - `work`      — what runs outside the event loop: plans, exports, simulations, comparisons;
 - `jobs`      — job rows (every transition committed) and the huey queue that runs them;
+- `worker`    — the huey consumer `microplan serve` starts (it dies with the server);
 - `bodies`    — the pydantic models of the responses;
 - `openapi`   — the OpenAPI document's schema plugin (unknown keys refused);
 - `routes/`   — thin handlers, one module per resource;
