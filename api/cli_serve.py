@@ -63,7 +63,7 @@ def serve_command(
     if interrupted := recover_jobs(database, queue):
         say(f"microplan: {interrupted} job(s) left unfinished by the last run are now `interrupted` (POST /jobs/{{id}}/resubmit)")
     worker = subprocess.Popen([sys.executable, "-m", "api.http.worker", "--queue", settings.queue_url,
-                               "--workers", str(settings.job_workers)], env=dict(os.environ))
+                               "--workers", str(settings.job_workers), "--parent", str(os.getpid())], env=dict(os.environ))
     try:
         app = create_app(settings, database, queue)
         say(f"microplan: serving on http://{host}:{port} (docs at /schema)")

@@ -14,7 +14,7 @@ import httpx
 import psutil
 import pytest
 
-from api_support import BACKENDS, ROOT, ApiServer, database_url, postgres, small_bank, small_simulation  # noqa: F401
+from api_support import BACKENDS, ROOT, ApiServer, database_url, free_port, postgres, small_bank, small_simulation  # noqa: F401
 
 
 @pytest.fixture(params=BACKENDS)
@@ -67,6 +67,30 @@ def test_kill_minus_nine_then_restart(fresh_server: ApiServer) -> None:
     with server.client("viewer") as client:
         result = client.get(done["result_url"]).json()
     assert result["replications"] == 8 and result["seed"] == 7
+
+
+def test_server_killed_while_starting_leaves_no_process(tmp_path: Path) -> None:
+    """kill -9 of `serve` as soon as its job worker exists (still importing): the worker and whatever it
+    started exit too — a parent that died before the worker armed its parent-death signal is noticed."""
+    import os
+    import signal
+
+    serve = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(free_port()), "--data", str(tmp_path)],
+                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    children: list[psutil.Process] = []
+    while time.monotonic() < deadline and not children:
+        children = [p for p in psutil.Process(serve.pid).children(recursive=True) if "api.http.worker" in " ".join(p.cmdline())]
+        time.sleep(0.01)
+    assert children, "serve started no job worker"
+    os.kill(serve.pid, signal.SIGKILL)
+    serve.wait()
+    time.sleep(8)  # long enough for the worker to finish importing and fork huey's processes, were it alive
+    survivors = [p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
+    for p in survivors:
+        p.kill()
+    assert not survivors, [p.info["cmdline"] for p in survivors]
 
 
 def test_cancel(fresh_server: ApiServer) -> None:

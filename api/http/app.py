@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 
 from litestar import Litestar
@@ -89,7 +90,8 @@ def create_app(settings: ApiSettings, db: Database | None = None, queue: JobQueu
 def plan_pool(workers: int) -> ProcessPoolExecutor:
     """The processes that make the plans answered at once and the exports (spawned: no fork of a process
     that runs an event loop and threads; each dies with the server)."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent,
+                               initargs=(os.getpid(),))
 
 
 def _rate_identity(request) -> str:  # type: ignore[no-untyped-def]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 import logging
 import secrets
 import signal
@@ -73,12 +74,18 @@ def make_queue(queue_url: str) -> JobQueue:
     return JobQueue(huey, wrapper)
 
 
-def die_with_parent() -> None:
-    """Linux: SIGKILL this process when its parent dies, so a killed server leaves no worker running."""
+def die_with_parent(parent: int | None = None) -> None:
+    """Linux: SIGKILL this process when its parent dies, so a killed server leaves no worker running.
+
+    `parent`: the pid the parent had; if it died before this call (the signal is only armed for a
+    living parent) this process is already an orphan and exits at once.
+    """
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:
-        pass
+        return
+    if parent is not None and os.getppid() != parent:
+        os._exit(0)
 
 
 # ---------------------------------------------------------------- submitting

@@ -23,9 +23,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m api.http.worker", description=__doc__.splitlines()[0])
     parser.add_argument("--queue", required=True, help="huey store: a SQLite file path or redis://…")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (jobs run at once)")
+    parser.add_argument("--parent", type=int, default=None, help="the server's pid: exit if it is already gone")
     args = parser.parse_args(argv)
-    die_with_parent()
-    os.register_at_fork(after_in_child=die_with_parent)  # huey's worker and scheduler processes too
+    die_with_parent(args.parent)
+    forking: dict[str, int] = {}  # the pid of the process that forks, recorded just before (nested forks too)
+    os.register_at_fork(before=lambda: forking.__setitem__("parent", os.getpid()),
+                        after_in_child=lambda: die_with_parent(forking["parent"]))  # huey's worker and scheduler processes
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     queue = make_queue(args.queue)
     consumer = queue.huey.create_consumer(workers=args.workers, worker_type="process", initial_delay=0.05,
