@@ -37,7 +37,7 @@ import numpy as np
 
 from optimize.inputs import PlanInputs
 from optimize.stages import (
-    CLIENT_STAGES, FILL_DUAL_TOL, FILL_ROUNDS, LOAN_STAGES, MIN_LOAN_KEY, RETRIES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
+    CLIENT_STAGES, FILL_DUAL_TOL, FILL_ROUNDS, FILL_TIGHT_TOL, LOAN_STAGES, MIN_LOAN_KEY, RETRIES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
 )
 from optimize.window import (
     StageResult, Window, WindowFloor, loan_band, loan_keys, loan_scale, shortfall_weights,
@@ -369,6 +369,21 @@ def run(h: highspy.Highs, options: dict[str, object]) -> bool:
     return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
 
+def run_with_retries(p: StageProblem, stage: Stage, n: int) -> bool:
+    """Run the current objective; on numerical trouble against an earlier bound, loosen every stage
+    bound (`optimize.stages.stage_bound`) and retry, up to RETRIES times. Whether it ended optimal."""
+    h = p.highs
+    ok = run(h, highs_options(n, stage))
+    for retry in range(1, RETRIES + 1):
+        if ok:
+            break
+        for name, row in p.bounds.items():
+            if name in p.values:
+                h.changeRowBounds(row, -INF, stage_bound(p.values[name], retry, float(np.abs(p.costs[name]).max())))
+        ok = run(h, highs_options(n, stage, retry))
+    return ok
+
+
 def fill_progressively(p: StageProblem, stage: Stage, n: int, objectives: dict[str, float], prefix: str) -> None:
     """`client_fill` (optimize.stages): settle the load rows that block θ, then minimise θ over the rest.
 
@@ -383,19 +398,19 @@ def fill_progressively(p: StageProblem, stage: Stage, n: int, objectives: dict[s
     value = p.values["client_load"]
     for _ in range(FILL_ROUNDS):
         h.changeRowBounds(p.bounds["client_load"], -INF, INF)  # θ may fall for the rows still coupled to it
-        if not run(h, highs_options(n, stage)):
+        if not run_with_retries(p, stage, n):
             raise SolveError(f"{prefix}{stage.name}", h.modelStatusToString(h.getModelStatus()))
         solution = h.getSolution()
         value = float(h.getInfo().objective_function_value)
         h.changeRowBounds(p.bounds["client_load"], -INF, stage_bound(value))
-        blocked = free & (np.abs(np.asarray(solution.row_dual)[p.load_rows]) > FILL_DUAL_TOL)
+        slack = np.asarray(solution.row_value)[p.load_rows]  # x − ref' − θ·key ≤ 0: 0 where tight
+        blocked = free & (np.abs(np.asarray(solution.row_dual)[p.load_rows]) > FILL_DUAL_TOL) & (slack > -FILL_TIGHT_TOL)
         if not blocked.any():
             break
         levels = np.asarray(solution.col_value)[p.load_theta[blocked]] * p.load_key[blocked]
         for row, column, level in zip(p.load_rows[blocked], p.load_theta[blocked], levels):
-            slack = stage_bound(level) - level
-            h.changeCoeff(int(row), int(column), 0.0)
-            h.changeRowBounds(int(row), level - slack, level + slack)
+            h.changeCoeff(int(row), int(column), 0.0)  # x − ref' ≤ θ*·key: tight in every later optimum (stages.py)
+            h.changeRowBounds(int(row), -INF, stage_bound(level))
         free &= ~blocked
         if not free.any():
             break
@@ -416,15 +431,7 @@ def run_stages(p: StageProblem, stages: tuple[Stage, ...], n: int, objectives: d
         if not costs.any():  # e.g. no floor and no completion rule: nothing to minimise
             continue
         h.changeColsCost(count, all_cols, costs)
-        ok = run(h, highs_options(n, stage))
-        for retry in range(1, RETRIES + 1):
-            if ok:
-                break
-            # numerical trouble against an earlier bound: loosen every stage bound and retry
-            for name, row in p.bounds.items():
-                h.changeRowBounds(row, -INF, stage_bound(p.values[name], retry, float(np.abs(p.costs[name]).max())))
-            ok = run(h, highs_options(n, stage, retry))
-        if not ok:
+        if not run_with_retries(p, stage, n):
             raise SolveError(f"{prefix}{stage.name}", h.modelStatusToString(h.getModelStatus()))
         value = float(h.getInfo().objective_function_value)
         objectives[f"{prefix}{stage.name}"] = objectives.get(f"{prefix}{stage.name}", 0.0) + value

@@ -20,7 +20,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 from optimize.inputs import PlanInputs
 from optimize.stages import (
-    CLIENT_STAGES, FILL_DUAL_TOL, FILL_ROUNDS, LOAN_STAGES, MIN_LOAN_KEY, RETRIES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
+    CLIENT_STAGES, FILL_DUAL_TOL, FILL_ROUNDS, FILL_TIGHT_TOL, LOAN_STAGES, MIN_LOAN_KEY, RETRIES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
 )
 from optimize.window import StageResult, Window, loan_band, loan_keys, loan_scale, shortfall_weights
 
@@ -236,20 +236,13 @@ def run_stages(m: pyo.ConcreteModel, stages: tuple[Stage, ...], n: int, objectiv
     for stage in stages:
         if stage.kind == "fill":
             if "client_load" in bounds:
-                bounds["client_load"] = fill_progressively(m, stage, n, objectives, prefix)
+                bounds["client_load"] = fill_progressively(m, stage, n, objectives, prefix, bounds)
             continue
         objective = getattr(m, stage.name)
         if is_constant(objective.expr):
             continue
         objective.activate()
-        results = run_stage(Highs(), m, stage, n)
-        for retry in range(1, RETRIES + 1):
-            if results.termination_condition == TerminationCondition.convergenceCriteriaSatisfied:
-                break
-            for name, value in bounds.items():
-                getattr(m, f"stage_bound_{name}").set_value(getattr(m, name).expr <= stage_bound(
-                    value, retry, cost_scale(getattr(m, name))))
-            results = run_stage(Highs(), m, stage, n, retry)
+        results = solve_with_retries(m, stage, n, bounds)
         if results.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
             raise SolveError(f"{prefix}{stage.name}", results.termination_condition.name)
         results.solution_loader.load_vars()
@@ -261,7 +254,23 @@ def run_stages(m: pyo.ConcreteModel, stages: tuple[Stage, ...], n: int, objectiv
                         pyo.Constraint(expr=objective.expr <= stage_bound(value)))
 
 
-def fill_progressively(m: pyo.ConcreteModel, stage: Stage, n: int, objectives: dict[str, float], prefix: str) -> float:
+def solve_with_retries(m: pyo.ConcreteModel, stage: Stage, n: int, bounds: dict[str, float]):
+    """Solve the active objective; on numerical trouble against an earlier bound, loosen every stage
+    bound (`optimize.stages.stage_bound`) and retry, up to RETRIES times."""
+    results = run_stage(Highs(), m, stage, n)
+    for retry in range(1, RETRIES + 1):
+        if results.termination_condition == TerminationCondition.convergenceCriteriaSatisfied:
+            break
+        for name, value in bounds.items():
+            if getattr(m, f"stage_bound_{name}").active:
+                getattr(m, f"stage_bound_{name}").set_value(getattr(m, name).expr <= stage_bound(
+                    value, retry, cost_scale(getattr(m, name))))
+        results = run_stage(Highs(), m, stage, n, retry)
+    return results
+
+
+def fill_progressively(m: pyo.ConcreteModel, stage: Stage, n: int, objectives: dict[str, float], prefix: str,
+                       bounds: dict[str, float]) -> float:
     """`client_fill` (optimize.stages): settle the load rows that block θ, then minimise θ over the rest.
 
     A row with |dual| > FILL_DUAL_TOL at the optimum is tight in every optimum, so its branch sits at
@@ -274,7 +283,7 @@ def fill_progressively(m: pyo.ConcreteModel, stage: Stage, n: int, objectives: d
     for _ in range(FILL_ROUNDS):
         bound.deactivate()  # θ may fall for the rows still coupled to it
         objective.activate()
-        results = run_stage(Highs(), m, stage, n)
+        results = solve_with_retries(m, stage, n, bounds)
         if results.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
             raise SolveError(f"{prefix}{stage.name}", results.termination_condition.name)
         results.solution_loader.load_vars()
@@ -283,14 +292,13 @@ def fill_progressively(m: pyo.ConcreteModel, stage: Stage, n: int, objectives: d
         value = float(pyo.value(objective.expr))
         bound.set_value(objective.expr <= stage_bound(value))
         bound.activate()
-        blocked = [i for i in free if abs(duals[m.extra_load_limits[i]]) > FILL_DUAL_TOL]
+        blocked = [(b, t) for b, t in free if abs(duals[m.extra_load_limits[b, t]]) > FILL_DUAL_TOL
+                   and pyo.value(m.x[b, t]) - float(m.load_ref[b, t]) - pyo.value(m.theta[t]) * float(m.load_key[b]) > -FILL_TIGHT_TOL]
         if not blocked:
             break
-        for b, t in blocked:
-            level = pyo.value(m.theta[t]) * float(m.load_key[b])
-            slack = stage_bound(level) - level
+        for b, t in blocked:  # x − ref' ≤ θ*·key: tight in every later optimum (stages.py)
             m.extra_load_limits[b, t].deactivate()
-            m.fill_levels.add(pyo.inequality(level - slack, m.x[b, t] - float(m.load_ref[b, t]), level + slack))
+            m.fill_levels.add(m.x[b, t] - float(m.load_ref[b, t]) <= stage_bound(pyo.value(m.theta[t]) * float(m.load_key[b])))
         free = [i for i in free if i not in set(blocked)]
         if not free:
             break

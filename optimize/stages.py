@@ -49,8 +49,9 @@ pushes some branch's clients up in a violation stage, that branch's load sets θ
 a client floor's extra was free among the other branches (the L1 deviation is indifferent to how
 it splits), so it split by branch order. `client_fill` is progressive filling (leximin): the load
 rows with a nonzero dual at θ* are tight in *every* optimum (complementary slackness holds between
-any primal and any dual optimum), so those branches are settled at θ*·key; their rows become
-equalities, and θ is minimised again over the rest; repeated until no row blocks (at most
+any primal and any dual optimum), so those branches are settled at θ*·key; their rows leave θ
+(kept as x − ref' ≤ θ*·key: every optimum of the next round is one of this round, so they stay
+tight without an equality), and θ is minimised again over the rest; repeated until no row blocks (at most
 `FILL_ROUNDS`). Each level is then unique by the argument above.
 """
 
@@ -135,8 +136,11 @@ def stage_bound(value: float, retry: int = 0, scale: float = 1.0) -> float:
 #: Most rounds of progressive filling in `client_fill` (each settles at least one branch; more
 #: than two levels needs several nested forcings — the cap keeps the cost bounded).
 FILL_ROUNDS = 8
-#: A load row whose dual exceeds this blocks θ (is tight in every optimum).
+#: A load row blocks θ (is tight in every optimum) when its dual exceeds FILL_DUAL_TOL and it is
+#: tight within FILL_TIGHT_TOL clients in the solution (a dual of numerical noise on a slack row,
+#: e.g. a branch at its box top, must not pin that branch at θ*·key: found proven infeasible).
 FILL_DUAL_TOL = 1e-9
+FILL_TIGHT_TOL = 1e-6
 
 #: How many times a stage is retried with looser bounds (and HiGHS's default dual tolerance).
 RETRIES = 2

@@ -471,3 +471,34 @@ def test_an_unmeetable_regulatory_floor_does_not_loosen_a_department_target(engi
     assert [(v["rule"], v["year"]) for v in plan.violations] == [("increment", 2014)]
     assert plan.violations[0]["shortfall"] == pytest.approx(30.0)
     assert sum(plan_year(plan).values()) == pytest.approx(25.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_progressive_filling_survives_a_tight_round(engine: str) -> None:
+    """Found by the ratchet property (random banks): 两个不低于, ratchet policy (last actuals unknown but
+    B1's 0, so keys are 0 but for nothing — every branch is keyed by its reference), five branches of
+    which B1 (capacity 10, size 0–30) and B4 (capacity 10, size 0–10) can carry loans. The increment
+    floor (≥ 60 万元) pushes both to lend; `client_fill`'s second round was declared infeasible by
+    HiGHS against the tight earlier bounds, and the plan exited 3. It must plan (retrying with the
+    stage bounds loosened, as every stage does) with no hard breach."""
+    common = dict(outlets=0, micro_clients=100, micro_loans=0.0, achieved_clients=0, long_term_target=None,
+                  last_year_target=None, last_year_actual=None, loan_size_min=0.0, loan_size_max=0.0, npl_ratio=0.0)
+    rows = [branch("B0", **common | {"client_managers": 0, "micro_client_managers": 0}),
+            branch("B1", **common | {"client_managers": 1, "micro_client_managers": 1, "last_year_actual": 0.0, "loan_size_max": 30.0}),
+            branch("B2", **common | {"client_managers": 1, "micro_client_managers": 1}),
+            branch("B3", **common | {"client_managers": 0, "micro_client_managers": 0}),
+            branch("B4", **common | {"client_managers": 1, "micro_client_managers": 1, "loan_size_max": 10.0})]
+    rules = {"growth_rate": {"margin": 0.0}, "increment": {"margin": 0.0}}
+    raw = raw_scenario(rows, preset="two_not_lower", rules=rules, plan_year=2014,
+                       regulation={"preset": "two_not_lower", "rules": rules, "npl_tolerance_pp": 0.0},
+                       cycle={"start_year": 2014, "horizon_years": 3, "micro_client_target": 45},
+                       capacity={"new_clients_per_micro_client_manager": 10, "max_change": 0.05},
+                       risk={"book_change_min": 0.0, "book_change_max": 0.0, "capped_growth": 0.0, "npl_tolerance": 0.015},
+                       targets={"buffer": 0.0, "micro_client_increment": 0, "micro_loan_increment": 0.0},
+                       policy={"name": "ratchet", "sharing_key": "spare_capacity", "ratchet_growth": 0.1})
+    raw["bank"].update(all_loans_prev=10_000.0, all_loan_increment_plan=0.0, micro_loans_prev=1_000.0,
+                       micro_loan_increment_prev=60.0, micro_clients_prev=0, micro_client_attrition=0.05)
+    scenario = build(raw)
+    plan = exact_plan(scenario, engine=engine)
+    assert [b for b in check_plan(scenario, plan.targets, plan.inputs.policy) if b.severity == "hard"] == []
+    assert plan.violations == []
