@@ -141,6 +141,10 @@ FILL_ROUNDS = 8
 #: e.g. a branch at its box top, must not pin that branch at θ*·key: found proven infeasible).
 FILL_DUAL_TOL = 1e-9
 FILL_TIGHT_TOL = 1e-6
+#: Slack of a settled row, x − ref' ≤ θ*·key·(1 + rel) + abs: the retry slack (1e-6, 1e-5 clients).
+#: With the 1e-7 of a stage bound, HiGHS's presolve found the next stage infeasible where the
+#: settled rows were exactly what a floor needed (their sum met it to 1e-7).
+FILL_REL_SLACK, FILL_ABS_SLACK = 1e-6, 1e-5
 
 #: How many times a stage is retried with looser bounds (and HiGHS's default dual tolerance).
 RETRIES = 2
