@@ -37,7 +37,7 @@ import numpy as np
 
 from optimize.inputs import PlanInputs
 from optimize.stages import (
-    CLIENT_STAGES, FILL_ABS_SLACK, FILL_DUAL_TOL, FILL_REL_SLACK, FILL_ROUNDS, FILL_TIGHT_TOL, LOAN_STAGES, MIN_LOAN_KEY, RETRIES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
+    CLIENT_STAGES, FILL_DUAL_TOL, FILL_ROUNDS, FILL_TIGHT_TOL, LOAN_STAGES, MIN_LOAN_KEY, RETRIES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
 )
 from optimize.window import (
     StageResult, Window, WindowFloor, loan_band, loan_keys, loan_scale, shortfall_weights,
@@ -410,7 +410,7 @@ def fill_progressively(p: StageProblem, stage: Stage, n: int, objectives: dict[s
         levels = np.asarray(solution.col_value)[p.load_theta[blocked]] * p.load_key[blocked]
         for row, column, level in zip(p.load_rows[blocked], p.load_theta[blocked], levels):
             h.changeCoeff(int(row), int(column), 0.0)  # x − ref' ≤ θ*·key: tight in every later optimum (stages.py)
-            h.changeRowBounds(int(row), -INF, level + abs(level) * FILL_REL_SLACK + FILL_ABS_SLACK)
+            h.changeRowBounds(int(row), -INF, stage_bound(level))
         free &= ~blocked
         if not free.any():
             break

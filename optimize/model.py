@@ -20,7 +20,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 from optimize.inputs import PlanInputs
 from optimize.stages import (
-    CLIENT_STAGES, FILL_ABS_SLACK, FILL_DUAL_TOL, FILL_REL_SLACK, FILL_ROUNDS, FILL_TIGHT_TOL, LOAN_STAGES, MIN_LOAN_KEY, RETRIES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
+    CLIENT_STAGES, FILL_DUAL_TOL, FILL_ROUNDS, FILL_TIGHT_TOL, LOAN_STAGES, MIN_LOAN_KEY, RETRIES, TIER_WEIGHTS, SolveError, Stage, highs_options, stage_bound,
 )
 from optimize.window import StageResult, Window, loan_band, loan_keys, loan_scale, shortfall_weights
 
@@ -298,8 +298,7 @@ def fill_progressively(m: pyo.ConcreteModel, stage: Stage, n: int, objectives: d
             break
         for b, t in blocked:  # x − ref' ≤ θ*·key: tight in every later optimum (stages.py)
             m.extra_load_limits[b, t].deactivate()
-            level = pyo.value(m.theta[t]) * float(m.load_key[b])
-            m.fill_levels.add(m.x[b, t] - float(m.load_ref[b, t]) <= level + abs(level) * FILL_REL_SLACK + FILL_ABS_SLACK)
+            m.fill_levels.add(m.x[b, t] - float(m.load_ref[b, t]) <= stage_bound(pyo.value(m.theta[t]) * float(m.load_key[b])))
         free = [i for i in free if i not in set(blocked)]
         if not free:
             break

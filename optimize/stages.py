@@ -74,7 +74,7 @@ TIER_WEIGHTS: dict[Tier, float] = {"regulatory": 1000.0, "department": 10.0, "co
 #: Relative and absolute slack kept when a stage's optimum becomes a bound for the later stages.
 STAGE_REL_TOL = 1e-9
 STAGE_ABS_TOL = 1e-7
-#: Looser slack used once when HiGHS reports numerical trouble against a stage bound.
+#: Looser slack used from the second retry when HiGHS reports numerical trouble against a stage bound.
 RETRY_REL_TOL = 1e-6
 RETRY_ABS_TOL = 1e-5
 #: HiGHS's dual feasibility tolerance: the stage objectives mix weights 1 and 0.01.
@@ -113,24 +113,29 @@ LOAN_STAGES = tuple(s for s in STAGES if s.quantity == "loans")
 def highs_options(n_branches: int, stage: Stage, retry: int = 0) -> dict[str, object]:
     """HiGHS options of one stage: dual simplex (vertex solutions), dual tolerance `DUAL_TOLERANCE`.
 
-    Every option is set at every stage because options persist on a HiGHS instance. A retry goes
-    back to HiGHS's default dual tolerance. (`n_branches` is kept for a size-dependent choice: the
-    one-year loan problems and the client problems measured fastest with simplex at every size.)
+    Every option is set at every stage because options persist on a HiGHS instance. Retry 1 turns
+    presolve off with the same bounds (presolve has declared a stage infeasible whose previous
+    solution was feasible, where stage bounds of 1e-7 met a floor exactly); later retries loosen
+    the bounds (`stage_bound`) and go back to HiGHS's default dual tolerance. (`n_branches` is kept
+    for a size-dependent choice: the one-year loan problems and the client problems measured fastest
+    with simplex at every size.)
     """
-    return {"presolve": "on", "solver": "simplex", "dual_feasibility_tolerance": 1e-7 if retry else DUAL_TOLERANCE}
+    return {"presolve": "off" if retry == 1 else "on", "solver": "simplex",
+            "dual_feasibility_tolerance": 1e-7 if retry > 1 else DUAL_TOLERANCE}
 
 
 def stage_bound(value: float, retry: int = 0, scale: float = 1.0) -> float:
-    """The bound a stage's optimum becomes: value + |value|·rel + abs, looser on each retry.
+    """The bound a stage's optimum becomes: value + |value|·rel + abs, looser on the later retries.
 
-    Retry 1 uses `RETRY_REL_TOL` / `RETRY_ABS_TOL`; retry 2 also multiplies the absolute slack by
-    `scale`, the objective's largest cost coefficient: HiGHS keeps rows to an absolute primal
-    tolerance, so a stage whose costs weigh a 万元 of shortfall by 10³ can need that much more slack
-    (found: a loan stage infeasible against its bound). The first tries keep lower-weighted floors tight.
+    Retry 1 keeps the bound (it only turns presolve off, `highs_options`); retry 2 uses
+    `RETRY_REL_TOL` / `RETRY_ABS_TOL`; retry 3 also multiplies the absolute slack by `scale`, the
+    objective's largest cost coefficient: HiGHS keeps rows to an absolute primal tolerance, so a
+    stage whose costs weigh a 万元 of shortfall by 10³ can need that much more slack (found: a loan
+    stage infeasible against its bound). The first tries keep lower-weighted floors tight.
     """
-    if retry == 0:
+    if retry <= 1:
         return value + abs(value) * STAGE_REL_TOL + STAGE_ABS_TOL
-    return value + abs(value) * RETRY_REL_TOL + RETRY_ABS_TOL * (max(1.0, scale) if retry > 1 else 1.0)
+    return value + abs(value) * RETRY_REL_TOL + RETRY_ABS_TOL * (max(1.0, scale) if retry > 2 else 1.0)
 
 
 #: Most rounds of progressive filling in `client_fill` (each settles at least one branch; more
@@ -141,13 +146,9 @@ FILL_ROUNDS = 8
 #: e.g. a branch at its box top, must not pin that branch at θ*·key: found proven infeasible).
 FILL_DUAL_TOL = 1e-9
 FILL_TIGHT_TOL = 1e-6
-#: Slack of a settled row, x − ref' ≤ θ*·key·(1 + rel) + abs: the retry slack (1e-6, 1e-5 clients).
-#: With the 1e-7 of a stage bound, HiGHS's presolve found the next stage infeasible where the
-#: settled rows were exactly what a floor needed (their sum met it to 1e-7).
-FILL_REL_SLACK, FILL_ABS_SLACK = 1e-6, 1e-5
 
-#: How many times a stage is retried with looser bounds (and HiGHS's default dual tolerance).
-RETRIES = 2
+#: How many times a stage is retried: without presolve, then with looser bounds (and HiGHS's default dual tolerance).
+RETRIES = 3
 
 
 class SolveError(RuntimeError):
