@@ -279,7 +279,9 @@ def fill_progressively(m: pyo.ConcreteModel, stage: Stage, n: int, objectives: d
     objective, bound = m.client_load, m.stage_bound_client_load
     m.fill_levels = pyo.ConstraintList()
     free = [index for index in m.extra_load_limits if m.extra_load_limits[index].active]
-    value = 0.0
+    value = bounds["client_load"]
+    if not free:  # no keyed branch: nothing to fill (as the matrix engine)
+        return value
     for _ in range(FILL_ROUNDS):
         bound.deactivate()  # θ may fall for the rows still coupled to it
         objective.activate()
