@@ -6,7 +6,7 @@ and whether the long-term completion rule applies.
 
 | policy        | ref_b                           | key_b                         | completion |
 |---------------|---------------------------------|-------------------------------|------------|
-| catch_up      | pace p_b = max(0, L_b − A_b)/years_left | spare capacity cap_b − p_b (or outlets / client managers) | yes |
+| catch_up      | pace p_b = max(0, L_b − A_b)/years_left | spare capacity cap_b − p_b (or outlets / client managers); in the LP cap_b − ref'_b (`window.window_key`) | yes |
 | ratchet       | last actual × (1 + g)           | ref_b (scaled to the floors)  | no         |
 | proportional  | 0                               | outlets / client managers / capacity | no, but the bank total keeps the schedule |
 """

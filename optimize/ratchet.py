@@ -48,7 +48,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from optimize.inputs import PlanInputs
-from optimize.window import Window, effective_reference, year_reference
+from optimize.window import Window, effective_reference, spare_capacity, window_key, year_reference
 
 #: Step of the finite difference, clients (the LP is piecewise linear: exact away from kinks).
 FD_STEP = 1e-3
@@ -75,7 +75,7 @@ def reference_slopes(inputs: PlanInputs, actual: np.ndarray) -> tuple[np.ndarray
     """(∂ref_b/∂a_b, ∂key_b/∂a_b) of the year after the plan year, one more client booked (right derivatives).
 
     - catch-up: `ref = max(0, need − a)/(n − 1)` → `−1/(n − 1)` while need − a > 0, else 0; the
-      spare-capacity key `max(0, cap − ref)` moves by the opposite while cap − ref ≥ 0; other keys 0;
+      spare-capacity key `max(0, cap − ref')` moves by the opposite of the clamped ref' (`analytic_coefficients`); other keys 0;
     - ratchet: `ref = key = a·(1 + g)` → `1 + g` each;
     - proportional: 0 (the reference is 0, the key is outlets or client managers).
     Keys are raw (before normalisation: the LP's optimum does not depend on the key's scale).
@@ -96,10 +96,10 @@ def reference_slopes(inputs: PlanInputs, actual: np.ndarray) -> tuple[np.ndarray
     return zero, zero
 
 
-def raw_key(inputs: PlanInputs, reference: np.ndarray) -> np.ndarray:
-    """The sharing key of the year after the plan year before normalisation (`year_reference`'s raw key)."""
+def raw_key(inputs: PlanInputs, reference: np.ndarray, clamped: np.ndarray) -> np.ndarray:
+    """The sharing key of the year after the plan year before normalisation (`window.window_key` unnormalised)."""
     if inputs.policy == "catch_up" and inputs.key_name == "spare_capacity":
-        return np.maximum(inputs.capacity - reference, 0.0)
+        return spare_capacity(inputs.capacity, clamped)
     if inputs.policy == "ratchet":
         return reference
     return inputs.raw_key
@@ -113,7 +113,8 @@ def actual_window(inputs: PlanInputs, window: Window, actual: np.ndarray) -> Win
     """
     reference, key = year_reference(inputs, actual[:, None])
     need = None if window.completion_need is None else inputs.completion_need - actual
-    return replace(window, ref=effective_reference(reference, window.x_lo, window.x_hi), key=key, completion_need=need)
+    ref = effective_reference(reference, window.x_lo, window.x_hi)
+    return replace(window, ref=ref, key=window_key(inputs, ref[:, 0], key), completion_need=need)
 
 
 def clamp_slope(value: np.ndarray, slope: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -160,7 +161,7 @@ def analytic_coefficients(inputs: PlanInputs, window: Window, x: np.ndarray, act
     reference, _ = year_reference(inputs, actual[:, None])
     lo, hi = window.x_lo[:, 0], window.x_hi[:, 0]
     ref = np.clip(reference, lo, hi)
-    key = raw_key(inputs, reference)
+    key = raw_key(inputs, reference, ref)
     d_ref, d_key = reference_slopes(inputs, actual)
     loans_bind = loans_push_clients(inputs, window, x)
     weight = loan_room_slopes(inputs, window, x) if loans_bind else np.ones(n)
@@ -179,6 +180,8 @@ def analytic_coefficients(inputs: PlanInputs, window: Window, x: np.ndarray, act
     if not fits.all():
         return none
     d_clamped, kink = clamp_slope(reference, d_ref, lo, hi)
+    if inputs.policy == "catch_up" and inputs.key_name == "spare_capacity":
+        d_key = np.where(inputs.capacity - ref >= 0, -d_clamped, 0.0)  # the key follows the clamped reference
     exact = ~kink
     client_floor = max((f.const for f in window.floors if f.row.quantity == "clients"), default=-np.inf)
     slack = float(x.sum() - client_floor)

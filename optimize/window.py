@@ -173,13 +173,14 @@ def make_window(inputs: PlanInputs, phase: Phase, x_fixed: np.ndarray, y_fixed: 
     if inputs.completion_need is not None and offsets[-1] == T - 1:
         need = inputs.completion_need - x_fixed.sum(axis=1)
     reference, key = year_reference(inputs, x_fixed)
+    ref = effective_reference(reference, x_lo, x_hi)
     return Window(
         phase=phase,
         offsets=offsets,
         x_lo=x_lo,
         x_hi=x_hi,
-        ref=effective_reference(reference, x_lo, x_hi),
-        key=key,
+        ref=ref,
+        key=window_key(inputs, ref[:, 0], key),
         floors=window_floors(inputs.floors.rows, offsets, fixed_totals),
         book=inputs.micro_loans + y_fixed.sum(axis=1),
         completion_need=need,
@@ -189,6 +190,21 @@ def make_window(inputs: PlanInputs, phase: Phase, x_fixed: np.ndarray, y_fixed: 
         risk_capped=inputs.risk_capped & ~(locked | loan_locked),
         loan_lock=np.where(loan_locked, inputs.locked_loans, np.nan) if W == 1 else np.full(n, np.nan),
     )
+
+
+def spare_capacity(capacity: np.ndarray, clamped_reference: np.ndarray) -> np.ndarray:
+    """key_b = max(0, cap_b − ref'_b): the room above what the branch is already asked (ref' = its
+    reference clamped to its box). Not cap − pace: for a branch that smoothing holds above its pace,
+    booking more lowers the pace but not ref', and a key cap − pace grew with it — its share of a
+    floor's extra rose with what it booked (the ratchet the catch-up policy exists to remove)."""
+    return np.maximum(capacity - clamped_reference, 0.0)
+
+
+def window_key(inputs: PlanInputs, clamped_reference: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """The window's normalised sharing key: catch-up's spare capacity above the clamped reference; else `key`."""
+    if inputs.policy == "catch_up" and inputs.key_name == "spare_capacity":
+        return normalised(spare_capacity(inputs.capacity, clamped_reference))[0]
+    return key
 
 
 def year_reference(inputs: PlanInputs, x_fixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
