@@ -36,21 +36,12 @@ def keys_create(
 
     Example: microplan keys create --role planner --name erp
     """
-    from api.http.db import open_database
+    from api.cli_serve import open_store
     from api.http.keys import create_key
-    from api.http.settings import ApiSettings
 
     if not name.strip() or len(name) > 200:
         fail([f"--name: must be 1–200 characters (got {name!r})"])
-    try:
-        settings = ApiSettings.from_environment(db_url=db, data_dir=data)
-    except ValueError as exc:
-        fail([str(exc)])
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        database = open_database(settings.db_url)
-    except Exception as exc:  # noqa: BLE001
-        fail([f"--db: cannot open the database ({type(exc).__name__}: {str(exc).splitlines()[0]})"])
+    _, database = open_store(db, data)
     key, who = create_key(database, role.value, name)
     write_output(key + "\n", None)
     print(f"created {who.role} key {who.id} for {name!r}; it is shown this once", file=sys.stderr)

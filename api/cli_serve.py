@@ -20,6 +20,25 @@ import typer
 from api.cli_common import fail
 
 
+def open_store(db: str | None, data: Path | None):
+    """The API's settings and database for `serve` and `keys`: exit 2 with one line on a bad --db/--data."""
+    from api.http.db import DatabaseTooNew, open_database
+    from api.http.settings import ApiSettings
+
+    try:
+        settings = ApiSettings.from_environment(db_url=db, data_dir=data)
+    except ValueError as exc:
+        fail([str(exc)])
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        database = open_database(settings.db_url)
+    except DatabaseTooNew as exc:
+        fail([f"--db: {exc}"])
+    except Exception as exc:  # noqa: BLE001 — a wrong URL, a server that does not answer: one line, exit 2
+        fail([f"--db: cannot open the database {settings.db_url.split('@')[-1]} ({type(exc).__name__}: {str(exc).splitlines()[0]})"])
+    return settings, database
+
+
 def serve_command(
     host: Annotated[str, typer.Option("--host", help="address to listen on (127.0.0.1: this machine only)")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port")] = 8000,
@@ -36,23 +55,11 @@ def serve_command(
     import uvicorn
 
     from api.http.app import create_app
-    from api.http.db import DatabaseTooNew, open_database
     from api.http.jobs import make_queue, recover_jobs
     from api.http.keys import create_key, key_count
-    from api.http.settings import ApiSettings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    try:
-        settings = ApiSettings.from_environment(db_url=db, data_dir=data)
-    except ValueError as exc:
-        fail([str(exc)])
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        database = open_database(settings.db_url)
-    except DatabaseTooNew as exc:
-        fail([f"--db: {exc}"])
-    except Exception as exc:  # noqa: BLE001 — a wrong URL, a server that does not answer: one line, exit 2
-        fail([f"--db: cannot open the database {settings.db_url.split('@')[-1]} ({type(exc).__name__}: {str(exc).splitlines()[0]})"])
+    settings, database = open_store(db, data)
     say(f"microplan: data folder {settings.data_dir}")
     say(f"microplan: database {database.url}")
     say(f"microplan: job queue {settings.queue_url}")
