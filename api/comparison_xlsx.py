@@ -20,10 +20,8 @@ from typing import Any
 from api import comparison_labels as words
 from api.comparison import Comparison
 from api.labels import Lang
-from api.reports import Formats, microplan_version, number_format, step_digits
+from api.reports import Formats, microplan_version, number_format, print_setup, step_digits, write_meta_sheet
 from api.writing import new_workbook, write_cell, write_file, write_text
-
-HIDDEN_META = "_meta"
 
 
 def write_comparison_xlsx(comparison: Comparison, path: str | Path, lang: Lang = "zh") -> None:
@@ -56,20 +54,8 @@ def comparison_xlsx(comparison: Comparison, lang: Lang = "zh", today: dt.date | 
             ws = book.add_worksheet(words.word("simulation", lang))
             write_simulation(ws, f, comparison, lang)
             sheets.append(ws)
-        for ws in sheets:
-            ws.set_landscape()
-            ws.set_paper(9)  # A4
-            ws.fit_to_pages(1, 0)  # one page wide, as many long as needed
-            ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.5)
-            ws.set_header("&C&\"-,Bold\"" + title.replace("&", "&&")[:200])
-            ws.set_footer("&C&P / &N")
-            if ws is not summary:
-                ws.repeat_rows(0)
-        meta = book.add_worksheet(HIDDEN_META)
-        for row, (key, value) in enumerate(metadata(comparison, lang).items()):
-            write_text(meta, row, 0, key)
-            write_cell(meta, row, 1, value, f.quoted)
-        meta.hide()
+        print_setup(sheets, title, repeat_header=sheets[1:])
+        write_meta_sheet(book, f, metadata(comparison, lang))
         summary.activate()
     return buffer.getvalue()
 

@@ -384,23 +384,33 @@ def plan_xlsx(plan: Plan, lang: Lang = "zh", today: dt.date | None = None) -> by
             write_text(notes, row, 0, line, f.wrap, quoted=f.quoted)
         notes.set_column(0, 0, 120)
         sheets.append(notes)
-        for ws in sheets:
-            ws.set_landscape()
-            ws.set_paper(9)  # A4
-            ws.fit_to_pages(1, 0)  # one page wide, as many long as needed
-            ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.5)
-            ws.set_header("&C&\"-,Bold\"" + _header_text(page_title))
-            ws.set_footer("&C&P / &N")
-        for ws in sheets:
-            if ws is not summary and ws is not notes:
-                ws.repeat_rows(0)
-        meta = book.add_worksheet(HIDDEN_META)
-        for row, (key, value) in enumerate(metadata(plan, lang).items()):
-            write_text(meta, row, 0, key)
-            write_cell(meta, row, 1, value, f.quoted)
-        meta.hide()
+        print_setup(sheets, page_title, repeat_header=[ws for ws in sheets if ws is not summary and ws is not notes])
+        write_meta_sheet(book, f, metadata(plan, lang))
         branches.activate()
     return buffer.getvalue()
+
+
+def print_setup(sheets: list[Any], title: str, repeat_header: list[Any]) -> None:
+    """A4 landscape, one page wide, the title in the page header and page numbers in the footer;
+    the header row repeated on every printed page of `repeat_header` (tables, not the summary)."""
+    for ws in sheets:
+        ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.fit_to_pages(1, 0)  # one page wide, as many long as needed
+        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.5)
+        ws.set_header("&C&\"-,Bold\"" + _header_text(title))
+        ws.set_footer("&C&P / &N")
+    for ws in repeat_header:
+        ws.repeat_rows(0)
+
+
+def write_meta_sheet(book: Any, f: "Formats", meta: dict[str, Any]) -> None:
+    """The hidden `_meta` sheet: key / value rows a program reads without parsing the tables."""
+    sheet = book.add_worksheet(HIDDEN_META)
+    for row, (key, value) in enumerate(meta.items()):
+        write_text(sheet, row, 0, key)
+        write_cell(sheet, row, 1, value, f.quoted)
+    sheet.hide()
 
 
 def _header_text(text: str) -> str:
