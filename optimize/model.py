@@ -301,7 +301,8 @@ def fill_progressively(m: pyo.ConcreteModel, stage: Stage, n: int, objectives: d
         for b, t in blocked:  # x − ref' ≤ θ*·key: tight in every later optimum (stages.py)
             m.extra_load_limits[b, t].deactivate()
             m.fill_levels.add(m.x[b, t] - float(m.load_ref[b, t]) <= stage_bound(pyo.value(m.theta[t]) * float(m.load_key[b])))
-        free = [i for i in free if i not in set(blocked)]
+        settled = set(blocked)
+        free = [i for i in free if i not in settled]
         if not free:
             break
     objectives[f"{prefix}{stage.name}"] = objectives.get(f"{prefix}{stage.name}", 0.0) + value
