@@ -87,16 +87,6 @@ def write_text(sheet: Any, row: int, col: int, text: str, cell_format: Any = Non
     sheet.write_string(row, col, text, quoted if quoted is not None and is_risky(text) else cell_format)
 
 
-def write_frame(book: Any, sheet: Any, frame: pd.DataFrame, header_format: Any = None) -> None:
-    """`frame` with its header on row 0: text by `write_text`, finite numbers by `write_number`, gaps blank."""
-    quoted = book.add_format({"quote_prefix": True})
-    for col, name in enumerate(frame.columns):
-        write_text(sheet, 0, col, str(name), header_format, quoted=quoted)
-    for row, values in enumerate(frame.itertuples(index=False), start=1):
-        for col, value in enumerate(values):
-            write_cell(sheet, row, col, value, quoted)
-
-
 def write_cell(sheet: Any, row: int, col: int, value: Any, quoted: Any) -> None:
     """A value as a typed cell: bool, finite number, blank (None / NaN), else text."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

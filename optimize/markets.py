@@ -220,12 +220,3 @@ def phased_targets(section: MarketsSection, group_of: dict[str, str], first_year
                          "clients": int(clients), "loan_balance": clients * loan,
                          "accounts": int(accounts), "settlement_volume": accounts * t.settlement_per_account})
     return pd.DataFrame(rows)
-
-
-def group_potential(inputs: AssignmentInputs, group_of: dict[str, str]) -> dict[str, float]:
-    """Σ p over each group's markets."""
-    loads = {g.id: 0.0 for g in inputs.groups}
-    for x in inputs.markets:
-        loads[group_of[x.id]] += x.potential
-    return loads
-
